@@ -1,0 +1,101 @@
+"""JsonArrayStreamDecoder (components.py): bare arrays item by item, objects whole, clear errors."""
+
+import io
+import json
+
+import pytest
+import requests
+from urllib3.response import HTTPResponse
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+URL = "https://metabase.example.com/api/card?f=all"
+
+
+class Body(io.RawIOBase):
+    """A response body served in small pieces, optionally failing after the last one."""
+
+    def __init__(self, pieces, then_fail=False):
+        self.pieces = list(pieces)
+        self.then_fail = then_fail
+        self.served = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if not self.pieces:
+            if self.then_fail:
+                raise ConnectionResetError("peer went away")
+            return 0
+        piece = self.pieces.pop(0)
+        buffer[: len(piece)] = piece
+        self.served += 1
+        return len(piece)
+
+
+def response(body, content_type="application/json"):
+    result = requests.Response()
+    result.status_code = 200
+    result.url = URL
+    result.headers["Content-Type"] = content_type
+    result.raw = HTTPResponse(body=body, preload_content=False, decode_content=False)
+    return result
+
+
+@pytest.fixture
+def decoder(components_module):
+    return components_module.JsonArrayStreamDecoder(parameters={}, chunk_size=64)
+
+
+def test_bare_array_yields_each_item(decoder):
+    items = [{"id": n, "name": f"card {n}", "score": n / 3} for n in range(50)]
+    text = json.dumps(items).encode()
+    pieces = [text[i : i + 37] for i in range(0, len(text), 37)]
+    assert list(decoder.decode(response(Body(pieces)))) == items
+
+
+def test_items_come_out_before_the_whole_body_is_read(decoder):
+    head = b'[{"id": 1}, {"id": 2}, ' + b" " * 200
+    body = Body([head, b'{"id": 3}]'])
+    records = decoder.decode(response(body))
+    assert next(records) == {"id": 1}
+    assert body.pieces, "the decoder read the whole body before yielding the first item"
+
+
+def test_object_answer_is_decoded_whole(decoder):
+    envelope = {"data": [{"id": 1}], "total": 1}
+    assert list(decoder.decode(response(Body([json.dumps(envelope).encode()])))) == [envelope]
+
+
+def test_empty_array_gives_nothing(decoder):
+    assert list(decoder.decode(response(Body([b"  [ ]  "])))) == []
+
+
+def test_html_page_is_a_config_error(decoder):
+    with pytest.raises(AirbyteTracedException) as raised:
+        list(decoder.decode(response(Body([b"<html>Sign in</html>"]), "text/html; charset=utf-8")))
+    assert raised.value.failure_type == FailureType.config_error
+    assert "HTML page" in raised.value.message and "?f=all" not in raised.value.message
+
+
+def test_cut_off_answer_is_a_transient_error(decoder):
+    with pytest.raises(AirbyteTracedException) as raised:
+        list(decoder.decode(response(Body([b'[{"id": 1}, {"id": 2'], then_fail=True))))
+    assert raised.value.failure_type == FailureType.transient_error
+    assert "cut off" in raised.value.message
+
+
+def test_answer_ending_early_is_a_transient_error(decoder):
+    with pytest.raises(AirbyteTracedException) as raised:
+        list(decoder.decode(response(Body([b'[{"id": 1}, {"id": 2']))))
+    assert raised.value.failure_type == FailureType.transient_error
+
+
+@pytest.mark.parametrize("text", [b"[{'id': 1}]", b"{not json", b"[1, 2,, 3]"])
+def test_invalid_json_is_a_system_error_naming_the_endpoint(decoder, text):
+    with pytest.raises(AirbyteTracedException) as raised:
+        list(decoder.decode(response(Body([text]))))
+    assert raised.value.failure_type == FailureType.system_error
+    assert "invalid JSON" in raised.value.message and "/api/card" in raised.value.message

@@ -1,0 +1,111 @@
+"""manifest.yaml: loads cleanly on the pinned CDK, its schemas match schemas/, its spec is sound."""
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
+    ConcurrentDeclarativeSource,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets"]
+CONFIG = {"instance_api_url": "https://metabase.example.com/api/", "api_key": "mb_fake"}
+
+
+def pinned_cdk_version():
+    lock = (ROOT / "requirements.lock").read_text()
+    return re.search(r"^airbyte-cdk==(\S+)$", lock, re.M).group(1)
+
+
+def source(config=CONFIG):
+    return ConcurrentDeclarativeSource(
+        source_config=MANIFEST, config=config, catalog=None, state=None
+    )
+
+
+def test_manifest_version_is_the_pinned_cdk():
+    assert MANIFEST["version"] == pinned_cdk_version()
+    assert f'"airbyte-cdk=={pinned_cdk_version()}"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_manifest_loads_without_a_single_warning(components_module, caplog):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = [stream.name for stream in source().streams(CONFIG)]
+    assert names == STREAMS
+    # requests-cache warns about how the CDK sets up its cache; that is not the manifest's doing.
+    ours = [w for w in caught if "cache_name" not in str(w.message)]
+    assert ours == [], [str(w.message) for w in ours]
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_inline_schema_is_identical_to_the_schema_file(stream):
+    on_disk = json.loads((ROOT / "schemas" / f"{stream}.json").read_text())
+    assert MANIFEST["schemas"][stream] == on_disk
+    declared = next(s for s in MANIFEST["streams"] if s["name"] == stream)
+    assert declared["schema_loader"]["schema"] == {"$ref": f"#/schemas/{stream}"} or declared[
+        "schema_loader"
+    ]["schema"] == f"#/schemas/{stream}"
+    jsonschema.Draft7Validator.check_schema(on_disk)
+
+
+def test_every_schema_file_belongs_to_a_stream():
+    assert sorted(p.stem for p in (ROOT / "schemas").glob("*.json")) == sorted(STREAMS)
+
+
+@pytest.mark.parametrize(
+    "config, valid",
+    [
+        ({"instance_api_url": "https://metabase.example.com/api/", "api_key": "k"}, True),
+        ({"instance_api_url": "https://metabase.example.com"}, True),
+        # Airbyte's source-metabase 2.x configs keep working unchanged.
+        ({"instance_api_url": "https://h/api/", "username": "u", "password": "p", "session_token": "t"}, True),
+        ({"instance_api_url": "http://metabase.example.com/api/", "api_key": "k"}, False),
+        ({"api_key": "k"}, False),
+        ({"instance_api_url": "https://h/api/", "num_workers": 50}, False),
+    ],
+)
+def test_spec_accepts_and_refuses_configs(config, valid):
+    spec = MANIFEST["spec"]["connection_specification"]
+    errors = list(jsonschema.Draft7Validator(spec).iter_errors(config))
+    assert (not errors) == valid, errors
+
+
+def test_spec_secrets_and_options_are_documented():
+    properties = MANIFEST["spec"]["connection_specification"]["properties"]
+    assert {k for k, v in properties.items() if v.get("airbyte_secret")} == {
+        "api_key",
+        "session_token",
+        "password",
+    }
+    orders = [p["order"] for p in properties.values()]
+    assert sorted(orders) == list(range(len(properties)))
+    for name, prop in properties.items():
+        assert prop.get("title") and prop.get("description"), name
+        if name not in ("instance_api_url", "api_key", "session_token", "username", "password"):
+            assert "default" in prop, f"tuning option {name} needs a safe default"
+
+
+@pytest.mark.parametrize(
+    "url, api_base_url",
+    [
+        ("https://metabase.example.com", "https://metabase.example.com/api/"),
+        ("https://metabase.example.com/", "https://metabase.example.com/api/"),
+        ("https://metabase.example.com/api", "https://metabase.example.com/api/"),
+        ("https://metabase.example.com/api/", "https://metabase.example.com/api/"),
+        (" https://metabase.example.com/api// ", "https://metabase.example.com/api/"),
+        ("https://example.com/metabase/api/", "https://example.com/metabase/api/"),
+        ("https://example.com/metabase", "https://example.com/metabase/api/"),
+    ],
+)
+def test_every_url_form_leads_to_the_api_base(url, api_base_url, components_module):
+    config = {**CONFIG, "instance_api_url": url}
+    assert source(config)._config["api_base_url"] == api_base_url
