@@ -1,0 +1,52 @@
+import pytest
+
+from integration_tests.metabase_emulator import Emulator, Scale
+
+PROFILES = ["v0.40", "v0.50", "v0.57"]
+# API keys exist from Metabase 0.49 on.
+AUTHS = {"v0.40": ["session_token", "password"], "v0.50": ["api_key", "session_token", "password"],
+         "v0.57": ["api_key", "session_token", "password"]}
+DEFAULT_SETTINGS = dict(
+    faults=None, latency_ms=0, session_max_requests=None, session_max_seconds=None,
+    html_mode=False, password_login_disabled=False, vanishing_dashboard_ids=[],
+    vanishing_collection_ids=[], invalid_json_paths=[],
+)
+
+
+def start_emulator(profile, **kwargs):
+    kwargs.setdefault("scale", Scale(cards=60))
+    emulator = Emulator(profile=profile, seed=7, **kwargs)
+    emulator.start()
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def emulators():
+    """One running emulator per version profile for the whole session, started on first use."""
+    started = {}
+
+    def get(profile):
+        if profile not in started:
+            started[profile] = start_emulator(profile)
+        emulator = started[profile]
+        emulator.configure(**DEFAULT_SETTINGS)
+        emulator.clear_requests()
+        return emulator
+
+    yield get
+    for emulator in started.values():
+        emulator.stop()
+
+
+def make_config(emulator, auth, viewer="admin", **options):
+    """A connector config for one way of authenticating as the emulator's admin or analyst."""
+    credentials = emulator.credentials
+    config = {"instance_api_url": emulator.base_url + "/api/", "num_workers": 4, **options}
+    if auth == "api_key":
+        config["api_key"] = credentials[f"{viewer}_api_key"]
+    elif auth == "session_token":
+        config["session_token"] = emulator.mint_session(credentials[f"{viewer}_email"])
+    elif auth == "password":
+        config["username"] = credentials[f"{viewer}_email"]
+        config["password"] = credentials[f"{viewer}_password"]
+    return config

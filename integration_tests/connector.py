@@ -1,0 +1,164 @@
+"""Runs the real connector, `source-declarative-manifest --manifest-path manifest.yaml
+--components-path components.py`, as a subprocess, and reads back the messages it printed."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = Path(sys.executable).parent / "source-declarative-manifest"
+STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets"]
+
+
+@dataclass
+class Run:
+    command: str
+    returncode: int
+    stdout: str
+    stderr: str
+    max_rss_kb: int = 0
+    messages: list = field(default_factory=list)
+    configured_catalog: Optional[dict] = None
+
+    def __post_init__(self) -> None:
+        for line in self.stdout.splitlines():
+            if line.startswith("{"):
+                try:
+                    self.messages.append(json.loads(line))
+                except ValueError:
+                    pass
+
+    def of_type(self, kind: str) -> list:
+        return [m for m in self.messages if m.get("type") == kind]
+
+    def records(self, stream: Optional[str] = None) -> list:
+        return [
+            m["record"]["data"]
+            for m in self.of_type("RECORD")
+            if stream is None or m["record"]["stream"] == stream
+        ]
+
+    def record_ids(self, stream: str) -> list:
+        return id_order(r["id"] for r in self.records(stream))
+
+    @property
+    def logs(self) -> list:
+        return [m["log"] for m in self.of_type("LOG")]
+
+    def log_lines(self, level: str) -> list:
+        return [log["message"] for log in self.logs if log["level"] == level]
+
+    @property
+    def errors(self) -> list:
+        return [m["trace"]["error"] for m in self.of_type("TRACE") if m["trace"]["type"] == "ERROR"]
+
+    @property
+    def connection_status(self) -> dict:
+        return self.of_type("CONNECTION_STATUS")[-1]["connectionStatus"]
+
+    @property
+    def catalog(self) -> dict:
+        return self.of_type("CATALOG")[-1]["catalog"]
+
+    def stream_statuses(self, stream: str) -> list:
+        return [
+            m["trace"]["stream_status"]["status"]
+            for m in self.of_type("TRACE")
+            if m["trace"]["type"] == "STREAM_STATUS"
+            and m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
+        ]
+
+
+def id_order(ids) -> list:
+    """Ids in one order whatever their types (collections mix "root" with integers)."""
+    return sorted(ids, key=lambda value: (isinstance(value, str), value))
+
+
+def connector_env(ca_bundle: Optional[str] = None, **extra: str) -> dict:
+    env = dict(os.environ, AIRBYTE_ENABLE_UNSAFE_CODE="true", **extra)
+    if ca_bundle:  # the emulator's throw-away CA, the way a real deployment trusts its own
+        env.update(REQUESTS_CA_BUNDLE=ca_bundle, SSL_CERT_FILE=ca_bundle, CURL_CA_BUNDLE=ca_bundle)
+    return env
+
+
+def run_connector(
+    command: str,
+    config: Optional[dict] = None,
+    catalog: Optional[dict] = None,
+    ca_bundle: Optional[str] = None,
+    debug: bool = False,
+    timeout: float = 600,
+    stdout_path: Optional[Path] = None,
+) -> Run:
+    """Runs one connector command; with stdout_path the output goes there and is not parsed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [str(CLI), command, "--manifest-path", str(ROOT / "manifest.yaml"),
+                "--components-path", str(ROOT / "components.py")]
+        if config is not None:
+            (Path(tmp) / "config.json").write_text(json.dumps(config))
+            args += ["--config", str(Path(tmp) / "config.json")]
+        if catalog is not None:
+            (Path(tmp) / "catalog.json").write_text(json.dumps(catalog))
+            args += ["--catalog", str(Path(tmp) / "catalog.json")]
+        if debug:
+            args.append("--debug")
+        out_path = stdout_path or Path(tmp) / "stdout"
+        with open(out_path, "wb") as out, open(Path(tmp) / "stderr", "wb") as err:
+            process = subprocess.Popen(args, stdout=out, stderr=err, env=connector_env(ca_bundle), cwd=tmp)
+            try:
+                _, status, usage = _wait4(process, timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+        stderr = (Path(tmp) / "stderr").read_text(errors="replace")
+        stdout = "" if stdout_path else out_path.read_text(errors="replace")
+        return Run(command, os.waitstatus_to_exitcode(status), stdout, stderr, usage.ru_maxrss)
+
+
+def _wait4(process: subprocess.Popen, timeout: float):
+    """Waits for the child and returns its own resource usage (peak RSS from the OS)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return pid, status, usage
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        time.sleep(0.02)
+
+
+def configured_catalog(catalog: dict, streams: Optional[list] = None) -> dict:
+    return {
+        "streams": [
+            {"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+            for stream in catalog["streams"]
+            if streams is None or stream["name"] in streams
+        ]
+    }
+
+
+_DISCOVERED: dict = {}
+
+
+def discover_catalog() -> dict:
+    """The catalog, discovered once per process: it depends on the manifest, not on the config."""
+    if "catalog" not in _DISCOVERED:
+        discovered = run_connector("discover", {"instance_api_url": "https://metabase.example.com"})
+        assert discovered.returncode == 0, discovered.stdout[-2000:] + discovered.stderr[-2000:]
+        _DISCOVERED["catalog"] = discovered.catalog
+    return _DISCOVERED["catalog"]
+
+
+def sync(config: dict, ca_bundle: Optional[str] = None, streams: Optional[list] = None, **kwargs: Any) -> Run:
+    """Read every stream (or those named) in full refresh, with the discovered catalog."""
+    catalog = configured_catalog(discover_catalog(), streams)
+    run = run_connector("read", config, catalog, ca_bundle=ca_bundle, **kwargs)
+    run.configured_catalog = catalog  # with the discovered schemas, to validate records against
+    return run

@@ -1,0 +1,522 @@
+"""Version profiles: which routes exist and how each version renders the model's rows.
+
+Only the differences that real Metabase versions show (metabase-api.md sections 2-3) are
+modelled; a profile is a bundle of flags, and `Render` turns rows into wire dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from .model import ADMINISTRATORS, ALL_USERS, GROUP_NAMES, Card, Collection, Model, Viewer, iso
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    tag: str  # version.tag of /api/session/properties
+    hash: str
+    date: str
+    api_keys: bool  # X-API-Key honoured (v0.49+)
+    user_list_admin_only: bool  # GET /api/user 403 for non-admins (v0.47+)
+    activity_feed: bool  # GET /api/activity (removed in v0.47)
+    dashcards_key: str  # "ordered_cards" (<0.48) or "dashcards"
+    snake_sizes: bool  # size_x/size_y (v0.45+) instead of sizeX/sizeY
+    tabs: bool  # dashboard tabs (v0.47+)
+    card_type: bool  # card "type" (v0.49+) instead of "dataset"
+    trash: bool  # Trash collection, archived_directly, can_restore/can_delete (v0.50+)
+    mbql5: bool  # dataset_query as MBQL 5 + legacy_query + card_schema (v0.57+)
+    remote_sync: bool  # is_remote_synced (v0.57+)
+    dashboard_questions: bool  # card.dashboard_id / dashboard (v0.53+)
+    legacy_rows: bool  # some rows without entity_id, some H2 zone-less timestamps
+    throttle_status: int  # status of a throttled login
+    sso_source: bool  # users carry sso_source instead of google_auth/ldap_auth
+
+
+PROFILES = {
+    "v0.40": Profile("v0.40", "v0.40.8", "f8a3a54", "2021-09-27", api_keys=False,
+                     user_list_admin_only=False, activity_feed=True, dashcards_key="ordered_cards",
+                     snake_sizes=False, tabs=False, card_type=False, trash=False, mbql5=False,
+                     remote_sync=False, dashboard_questions=False, legacy_rows=True,
+                     throttle_status=400, sso_source=False),
+    "v0.50": Profile("v0.50", "v0.50.29", "e8d2f4b", "2024-10-03", api_keys=True,
+                     user_list_admin_only=True, activity_feed=False, dashcards_key="dashcards",
+                     snake_sizes=True, tabs=True, card_type=True, trash=True, mbql5=False,
+                     remote_sync=False, dashboard_questions=False, legacy_rows=False,
+                     throttle_status=401, sso_source=True),
+    "v0.57": Profile("v0.57", "v0.57.3", "2c41b9e", "2025-11-05", api_keys=True,
+                     user_list_admin_only=True, activity_feed=False, dashcards_key="dashcards",
+                     snake_sizes=True, tabs=True, card_type=True, trash=True, mbql5=True,
+                     remote_sync=True, dashboard_questions=True, legacy_rows=False,
+                     throttle_status=401, sso_source=True),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError("unknown profile %r (known: %s)" % (name, ", ".join(PROFILES))) from None
+
+
+class Render:
+    """Turns model rows into the JSON-ready dicts one profile sends."""
+
+    def __init__(self, profile: Profile, model: Model):
+        self.p = profile
+        self.m = model
+        self._cols_mbql: dict = {}
+        self._cols_native: dict = {}
+        self._creators: dict = {}
+        self._coll_rows: dict = {}
+        self._authors = None
+
+    # -- small pieces --
+    def ts(self, us, row_id: int = 1):
+        # v0.40-era instances on H2 send some timestamps without a zone
+        return iso(us, not (self.p.legacy_rows and row_id % 4 == 0))
+
+    def eid(self, entity_id: str, row_id: int):
+        return None if self.p.legacy_rows and row_id % 5 == 0 else entity_id
+
+    def creator(self, uid: int):
+        c = self._creators.get(uid)
+        if c is None:
+            u = self.m.users[uid]
+            c = self._creators[uid] = {
+                "email": u.email, "first_name": u.first_name, "last_login": self.ts(u.last_login, u.id),
+                "is_qbnewb": u.is_qbnewb, "is_superuser": u.is_superuser, "id": u.id,
+                "last_name": u.last_name, "date_joined": self.ts(u.date_joined, u.id),
+                "common_name": u.common_name}
+        return c
+
+    def last_edit(self, uid, us, row_id):
+        if uid is None:
+            return None
+        u = self.m.users[uid]
+        return {"id": u.id, "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
+                "timestamp": self.ts(us, row_id)}
+
+    # -- collections --
+    def root(self, viewer: Viewer, namespace=None) -> dict:
+        r = {"authority_level": None, "can_write": self.m.can_write(viewer, None), "name": "Our analytics",
+             "effective_ancestors": [], "effective_location": None, "parent_id": None, "id": "root",
+             "is_personal": False}
+        if self.p.trash:
+            r.update(namespace=namespace, can_restore=False, can_delete=False)
+        if self.p.remote_sync:
+            r["is_remote_synced"] = False
+        return r
+
+    def collection_row(self, c: Collection) -> dict:
+        """The bare row, as hydrated into a card's `collection`."""
+        row = self._coll_rows.get(c.id)
+        if row is None:
+            row = {"authority_level": c.authority_level if not self.p.legacy_rows else None,
+                   "description": c.description, "archived": c.archived, "slug": c.slug,
+                   "name": c.name, "personal_owner_id": c.personal_owner_id, "id": c.id,
+                   "entity_id": self.eid(c.entity_id, c.id), "location": c.location, "namespace": c.namespace}
+            if self.p.legacy_rows:
+                row["color"] = ("#509EE3", "#88BF4D", "#A989C5", "#EF8C8C", "#F9D45C")[c.id % 5]
+            else:
+                row["created_at"] = self.ts(c.created_at, c.id)
+            if self.p.trash:
+                row.update(type=c.type, is_sample=c.is_sample, archived_directly=c.archived_directly,
+                           archive_operation_id=("%032x" % (c.id * 7919))[:32] if c.archived_directly else None)
+            if self.p.remote_sync:
+                row["is_remote_synced"] = False
+            self._coll_rows[c.id] = row
+        return row
+
+    def collection(self, c: Collection, viewer: Viewer) -> dict:
+        d = dict(self.collection_row(c))
+        d["can_write"] = self.m.can_write(viewer, c.id) and c.type != "trash"
+        d["is_personal"] = self.m._personal_root(c) is not None
+        if self.p.trash:
+            d["can_restore"] = bool(c.archived_directly) and d["can_write"]
+            d["can_delete"] = bool(c.archived) and viewer.superuser
+        return d
+
+    def collection_detail(self, c: Collection, viewer: Viewer) -> dict:
+        d = self.collection(c, viewer)
+        ids = [int(p) for p in c.location.split("/") if p]
+        root = {"id": "root", "name": "Our analytics", "can_write": self.m.can_write(viewer, None)}
+        d["effective_ancestors"] = [root] + [
+            {"id": i, "name": self.m.collections[i].name, "can_write": self.m.can_write(viewer, i)}
+            for i in ids if i in viewer.readable]
+        d["effective_location"] = "/" + "".join("%d/" % i for i in ids if i in viewer.readable)
+        d["parent_id"] = c.parent_id
+        return d
+
+    # -- cards --
+    def col_mbql(self, fid: int) -> dict:
+        col = self._cols_mbql.get(fid)
+        if col is None:
+            f = self.m.fields[fid]
+            col = self._cols_mbql[fid] = {
+                "description": f.description, "semantic_type": f.semantic_type, "coercion_strategy": None,
+                "name": f.name, "settings": None, "fk_target_field_id": f.fk_target_field_id,
+                "field_ref": ["field", f.id, None], "effective_type": f.base_type, "id": f.id,
+                "visibility_type": "normal", "display_name": f.display_name, "fingerprint": f.fingerprint,
+                "base_type": f.base_type, "table_id": f.table_id}
+            if self.p.card_type:  # newer versions save more of the field in result_metadata
+                col.update(database_type=f.database_type, nfc_path=None, parent_id=None, position=f.position,
+                           active=True, has_field_values="list" if f.semantic_type == "type/Category" else "none",
+                           source="fields")
+        return col
+
+    def col_native(self, fid: int) -> dict:
+        col = self._cols_native.get(fid)
+        if col is None:
+            f = self.m.fields[fid]
+            col = self._cols_native[fid] = {
+                "display_name": f.name, "field_ref": ["field", f.name, {"base-type": f.base_type}],
+                "name": f.name, "base_type": f.base_type, "effective_type": f.base_type,
+                "semantic_type": f.semantic_type, "fingerprint": f.fingerprint}
+            if self.p.card_type:
+                col.update(database_type=f.database_type, source="native")
+        return col
+
+    def result_metadata(self, card: Card):
+        q = card.query
+        if q["native"]:
+            return [self.col_native(f) for f in q["columns"]]
+        if not q["aggregation"]:
+            return [self.col_mbql(f) for f in q["columns"]]
+        out = []
+        if q["breakout"]:
+            fid, unit = q["breakout"]
+            col = dict(self.col_mbql(fid))
+            if unit:
+                col.update(unit=unit, field_ref=["field", fid, {"temporal-unit": unit}],
+                           display_name="%s: %s" % (col["display_name"], unit.capitalize()))
+            out.append(col)
+        agg = q["aggregation"][0]
+        base = "type/Float" if agg == "avg" else "type/BigInteger"
+        numbers = {"min": 1.0, "q1": 10.5, "q3": 240.25, "max": 1000.0 + card.id, "sd": 211.4, "avg": 130.7}
+        out.append({"display_name": {"count": "Count", "sum": "Sum", "avg": "Average", "distinct": "Distinct values"}[agg],
+                    "semantic_type": "type/Quantity" if agg in ("count", "distinct") else None, "settings": None,
+                    "field_ref": ["aggregation", 0], "name": agg, "base_type": base, "effective_type": base,
+                    "fingerprint": {"global": {"distinct-count": 1 + card.id % 997, "nil%": 0.0},
+                                    "type": {"type/Number": numbers}}})
+        return out
+
+    def mbql4(self, card: Card) -> dict:
+        q = card.query
+        if q["native"]:
+            return {"database": card.database_id, "type": "native",
+                    "native": {"query": q["sql"], "template-tags": q["template_tags"]}}
+        inner = {"source-table": "card__%d" % q["source_card"] if q["source_card"] else q["source_table"]}
+        if q["aggregation"]:
+            agg, fid = q["aggregation"]
+            inner["aggregation"] = [[agg] if fid is None else [agg, ["field", fid, None]]]
+        if q["breakout"]:
+            fid, unit = q["breakout"]
+            inner["breakout"] = [["field", fid, {"temporal-unit": unit} if unit else None]]
+        if q["filter"]:
+            fid, value = q["filter"]
+            inner["filter"] = ["=", ["field", fid, None], value]
+        return {"database": card.database_id, "type": "query", "query": inner}
+
+    def mbql5(self, card: Card) -> dict:
+        q = card.query
+        if q["native"]:
+            stage = {"lib/type": "mbql.stage/native", "native": q["sql"], "template-tags": q["template_tags"]}
+            return {"lib/type": "mbql/query", "database": card.database_id, "stages": [stage]}
+        u = q["uuids"]
+        stage = {"lib/type": "mbql.stage/mbql"}
+        if q["source_card"]:
+            stage["source-card"] = q["source_card"]
+        else:
+            stage["source-table"] = q["source_table"]
+        base = lambda fid: self.m.fields[fid].base_type  # noqa: E731
+        if q["aggregation"]:
+            agg, fid = q["aggregation"]
+            clause = [agg, {"lib/uuid": u[0]}]
+            if fid is not None:
+                clause.append(["field", {"lib/uuid": u[1], "base-type": base(fid)}, fid])
+            stage["aggregation"] = [clause]
+        if q["breakout"]:
+            fid, unit = q["breakout"]
+            opts = {"lib/uuid": u[2], "base-type": base(fid)}
+            if unit:
+                opts["temporal-unit"] = unit
+            stage["breakout"] = [["field", opts, fid]]
+        if q["filter"]:
+            fid, value = q["filter"]
+            stage["filters"] = [["=", {"lib/uuid": u[3]}, ["field", {"lib/uuid": u[4], "base-type": base(fid)}, fid], value]]
+        return {"lib/type": "mbql/query", "database": card.database_id, "stages": [stage]}
+
+    def card(self, c: Card) -> dict:
+        """A GET /api/card list item (viewer independent, so its bytes can be shared)."""
+        p = self.p
+        d = {"cache_invalidated_at": None, "description": c.description, "archived": c.archived,
+             "collection_position": c.collection_position, "table_id": c.table_id,
+             "result_metadata": self.result_metadata(c), "creator": self.creator(c.creator_id),
+             "database_id": c.database_id, "enable_embedding": False, "collection_id": c.collection_id,
+             "query_type": c.query_type, "name": c.name, "last_query_start": self.ts(c.last_query_start, c.id),
+             "dashboard_count": c.dashboard_count, "last_used_at": self.ts(c.last_query_start or c.updated_at, c.id),
+             "average_query_time": c.average_query_time, "creator_id": c.creator_id,
+             "updated_at": self.ts(c.updated_at, c.id), "made_public_by_id": None, "embedding_params": None,
+             "cache_ttl": c.cache_ttl, "dataset_query": self.mbql5(c) if p.mbql5 else self.mbql4(c), "id": c.id,
+             "parameter_mappings": [], "display": c.display, "entity_id": self.eid(c.entity_id, c.id),
+             "collection_preview": True, "visualization_settings": c.visualization_settings,
+             "collection": self.collection_row(self.m.collections[c.collection_id]) if c.collection_id else None,
+             "parameters": c.parameters, "created_at": self.ts(c.created_at, c.id), "public_uuid": None,
+             "initially_published_at": None}
+        le = self.last_edit(c.editor_id, c.updated_at, c.id)
+        if le:
+            d["last-edit-info"] = le
+        if p.card_type:
+            d.update(type=c.type, source_card_id=c.source_card_id, view_count=c.view_count,
+                     parameter_usage_count=0, metabase_version="%s (%s)" % (p.tag, p.hash)
+                     if c.updated_at > 1_700_000_000 * 10**6 else None)
+        else:
+            d.update(dataset=c.type == "model", favorite=False)
+        if p.trash:
+            d["archived_directly"] = c.archived_directly
+        if p.mbql5:
+            d.update(legacy_query=orjson.dumps(self.mbql4(c)).decode(), card_schema=22, is_remote_synced=False,
+                     document_id=None, dependency_analysis_version=1)
+        if p.dashboard_questions:
+            dash = self.m.dashboards.get(c.dashboard_id) if c.dashboard_id else None
+            d["dashboard_id"] = c.dashboard_id
+            d["dashboard"] = {"id": dash.id, "name": dash.name, "moderation_status": None} if dash else None
+        return d
+
+    def card_detail(self, d: dict, c: Card, viewer: Viewer, legacy_mbql=False) -> dict:
+        """Detail = list item + hydrated permissions; root items get the root placeholder."""
+        can_write = self.m.can_write(viewer, c.collection_id)
+        if d["collection"] is None:
+            d["collection"] = self.root(viewer)
+        d.update(can_write=can_write, moderation_reviews=[])
+        if self.p.card_type:
+            d.update(can_manage_db=viewer.superuser, can_run_adhoc_query=c.database_id in viewer.database_ids)
+        if self.p.trash:
+            d.update(can_restore=c.archived_directly and can_write, can_delete=c.archived and viewer.superuser)
+        if legacy_mbql and self.p.mbql5:
+            d["dataset_query"] = orjson.loads(d["legacy_query"])
+        return d
+
+    def collection_item(self, kind: str, row, viewer: Viewer) -> dict:
+        """An item of GET /api/collection/:id/items."""
+        p = self.p
+        common = {"id": row.id, "name": row.name, "description": row.description,
+                  "entity_id": self.eid(row.entity_id, row.id), "archived": row.archived}
+        if kind == "collection":
+            d = dict(common, model="collection", location=row.location, authority_level=row.authority_level,
+                     personal_owner_id=row.personal_owner_id, can_write=self.m.can_write(viewer, row.id),
+                     namespace=row.namespace)
+            if p.trash:
+                d.update(type=row.type, can_restore=bool(row.archived_directly),
+                         can_delete=row.archived and viewer.superuser)
+            return d
+        if kind == "snippet":
+            return dict(common, model="snippet", can_write=self.m.can_write(viewer, row.collection_id))
+        d = dict(common, collection_position=row.collection_position, moderated_status=None,
+                 can_write=self.m.can_write(viewer, row.collection_id))
+        d["last-edit-info"] = self.last_edit(row.editor_id, row.updated_at, row.id)
+        if kind == "card":
+            d.update(model=self.card_model(row), display=row.display, database_id=row.database_id,
+                     collection_preview=True, fully_parameterized=not row.parameters)
+            if p.trash:
+                d.update(dashboard_count=row.dashboard_count,
+                         last_used_at=self.ts(row.last_query_start or row.updated_at, row.id))
+            if p.dashboard_questions:
+                dash = self.m.dashboards.get(row.dashboard_id) if row.dashboard_id else None
+                d.update(dashboard_id=row.dashboard_id,
+                         dashboard={"id": dash.id, "name": dash.name, "moderation_status": None} if dash else None)
+        else:
+            d["model"] = "dashboard"
+        if p.trash:
+            d.update(can_restore=row.archived_directly and d["can_write"],
+                     can_delete=row.archived and viewer.superuser)
+        if p.remote_sync:
+            d["is_remote_synced"] = False
+        return d
+
+    def card_model(self, c: Card) -> str:
+        if c.type == "model":
+            return "dataset"
+        return "metric" if c.type == "metric" and self.p.card_type else "card"
+
+    # -- dashboards --
+    def dashboard(self, d) -> dict:
+        """A GET /api/dashboard list item: no dashcards."""
+        p = self.p
+        out = {"description": d.description, "archived": d.archived, "collection_position": d.collection_position,
+               "creator": self.creator(d.creator_id), "enable_embedding": False, "collection_id": d.collection_id,
+               "show_in_getting_started": False, "name": d.name, "caveats": None, "creator_id": d.creator_id,
+               "updated_at": self.ts(d.updated_at, d.id), "made_public_by_id": None, "embedding_params": None,
+               "cache_ttl": None, "id": d.id, "position": None, "entity_id": self.eid(d.entity_id, d.id),
+               "parameters": d.parameters, "created_at": self.ts(d.created_at, d.id), "public_uuid": None,
+               "points_of_interest": None}
+        le = self.last_edit(d.editor_id, d.updated_at, d.id)
+        if le:
+            out["last-edit-info"] = le
+        if p.tabs:
+            out.update(width=d.width, auto_apply_filters=d.auto_apply_filters)
+        if p.trash:
+            out.update(archived_directly=d.archived_directly, view_count=d.view_count,
+                       last_viewed_at=self.ts(d.updated_at + 10**9, d.id), initially_published_at=None)
+        if p.remote_sync:
+            out["is_remote_synced"] = False
+        return out
+
+    def dashboard_detail(self, d, viewer: Viewer, card_json) -> dict:
+        """Full detail; `card_json(card_id, extra)` gives the card's JSON, as embedded in dashcards."""
+        p = self.p
+        out = self.dashboard(d)
+        can_write = self.m.can_write(viewer, d.collection_id)
+        coll = self.m.collections.get(d.collection_id) if d.collection_id else None
+        out.update(collection=self.collection_row(coll) if coll else self.root(viewer),
+                   collection_authority_level=coll.authority_level if coll else None,
+                   can_write=can_write, param_fields=None, moderation_reviews=[])
+        if p.trash:
+            out.update(last_used_param_values={}, can_restore=d.archived_directly and can_write,
+                       can_delete=d.archived and viewer.superuser)
+
+        def embedded(cid):
+            c = self.m.cards[cid]
+            if not self.m.can_read(viewer, c.collection_id):
+                return {"id": cid}  # what Metabase hands back for a card you may not read
+            return card_json(cid, b',"query_average_duration":' + orjson.dumps(c.average_query_time))
+
+        dashcards = []
+        for dc in d.dashcards:
+            x = {"id": dc.id, "dashboard_id": d.id, "card_id": dc.card_id, "row": dc.row, "col": dc.col,
+                 "created_at": self.ts(dc.created_at, dc.id), "updated_at": self.ts(dc.updated_at, dc.id),
+                 "card": embedded(dc.card_id) if dc.card_id else {"query_average_duration": None},
+                 "series": [embedded(s) for s in dc.series if self.m.can_read(viewer, self.m.cards[s].collection_id)],
+                 "parameter_mappings": [{"parameter_id": pid, "card_id": dc.card_id, "target": [
+                     "dimension", ["field", fid, None]]} for pid, fid in dc.mappings],
+                 "visualization_settings": dc.virtual or {}}
+            if p.snake_sizes:
+                x.update(size_x=dc.size_x, size_y=dc.size_y)
+            else:
+                x.update(sizeX=dc.size_x, sizeY=dc.size_y)
+            if p.tabs:
+                x.update(dashboard_tab_id=d.tabs[dc.tab_index][0] if d.tabs and dc.tab_index is not None else None,
+                         entity_id=dc.entity_id, action_id=None, collection_authority_level=None)
+            if p.remote_sync:
+                x["inline_parameters"] = [pp["id"] for pp in d.parameters] if dc.virtual and \
+                    dc.virtual["virtual_card"]["display"] == "heading" and d.parameters else None
+            dashcards.append(x)
+        out[p.dashcards_key] = dashcards
+        if p.tabs:
+            out["tabs"] = [{"id": tid, "dashboard_id": d.id, "entity_id": eid, "name": name, "position": i,
+                            "created_at": self.ts(d.created_at), "updated_at": self.ts(d.updated_at)}
+                           for i, (tid, name, eid) in enumerate(d.tabs)]
+        return out
+
+    # -- users --
+    def user(self, u, admin_view: bool = True) -> dict:
+        if not admin_view:  # what a non-admin saw in GET /api/user before v0.47
+            return {"id": u.id, "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
+                    "common_name": u.common_name}
+        d = {"email": u.email, "first_name": u.first_name, "locale": u.locale,
+             "last_login": self.ts(u.last_login, u.id), "is_active": u.is_active, "is_qbnewb": u.is_qbnewb,
+             "updated_at": self.ts(u.updated_at, u.id), "group_ids": list(u.group_ids),
+             "is_superuser": u.is_superuser, "login_attributes": None, "id": u.id, "last_name": u.last_name,
+             "date_joined": self.ts(u.date_joined, u.id), "personal_collection_id": u.personal_collection_id,
+             "common_name": u.common_name}
+        if self.p.sso_source:
+            d["sso_source"] = u.sso_source
+        else:
+            d.update(google_auth=u.sso_source == "google", ldap_auth=u.sso_source == "ldap")
+        return d
+
+    def current_user(self, u) -> dict:
+        if self._authors is None:  # who made what, computed once rather than per request
+            self._authors = {}
+            for c in self.m.cards.values():
+                self._authors.setdefault(c.creator_id, []).append(c)
+        d = self.user(u)
+        mine = self._authors.get(u.id, [])
+        d.update(is_installer=u.id == 1, has_invited_second_user=u.id == 1 and len(self.m.users) > 1,
+                 has_question_and_dashboard=bool(mine) and bool(self.m.dashboards),
+                 has_model=any(c.type == "model" for c in mine), first_login=self.ts(u.date_joined, u.id))
+        if self.p.trash:
+            d["custom_homepage"] = None
+        return d
+
+    # -- databases, tables, snippets, groups --
+    def database(self, db, admin: bool) -> dict:
+        p = self.p
+        features = ["basic-aggregations", "standard-deviation-aggregations", "expression-aggregations",
+                    "foreign-keys", "right-join", "left-join", "native-parameters", "nested-queries",
+                    "expressions", "case-sensitivity-string-filter-options", "binning", "inner-join",
+                    "advanced-math-expressions"] + (["regex", "percentile-aggregations", "full-join"] if db.engine != "h2" else [])
+        d = {"description": None if not db.is_sample else "Some example data for you to play around with.",
+             "features": features, "cache_field_values_schedule": "0 0 0 * * ? *", "timezone": db.timezone,
+             "auto_run_queries": True, "metadata_sync_schedule": "0 %d * * * ? *" % (db.id * 7 % 60), "name": db.name,
+             "settings": None, "caveats": None, "creator_id": db.creator_id, "is_full_sync": True,
+             "updated_at": self.ts(db.updated_at, db.id), "native_permissions": "write", "cache_ttl": None,
+             "is_sample": db.is_sample, "id": db.id, "is_on_demand": False, "engine": db.engine,
+             "initial_sync_status": "complete", "refingerprint": None, "created_at": self.ts(db.created_at, db.id),
+             "points_of_interest": None}
+        if admin:
+            d["details"] = db.details
+        if p.trash:
+            d.update(is_audit=False, can_upload=False, uploads_enabled=False, uploads_schema_name=None,
+                     uploads_table_prefix=None, is_attached_dwh=False,
+                     dbms_version={"flavor": db.engine, "version": "15.4", "semantic-version": [15, 4]})
+        if p.remote_sync:
+            d.update(router_database_id=None, provider_name=None)
+        return d
+
+    def table(self, t) -> dict:
+        d = {"description": t.description, "entity_type": t.entity_type, "schema": t.schema,
+             "db": self.database(self.m.databases[t.db_id], admin=False), "show_in_getting_started": False,
+             "name": t.name, "caveats": None, "updated_at": self.ts(t.updated_at, t.id), "active": True, "id": t.id,
+             "db_id": t.db_id, "visibility_type": None, "field_order": "database", "initial_sync_status": "complete",
+             "display_name": t.display_name, "created_at": self.ts(t.created_at, t.id), "points_of_interest": None}
+        if self.p.trash:
+            d.update(entity_id=t.entity_id, estimated_row_count=t.estimated_row_count, view_count=0, is_upload=False)
+        return d
+
+    def snippet(self, s) -> dict:
+        d = {"description": s.description, "archived": s.archived, "creator_id": s.creator_id,
+             "collection_id": s.collection_id, "name": s.name, "creator": self.creator(s.creator_id),
+             "updated_at": self.ts(s.updated_at, s.id), "id": s.id, "entity_id": self.eid(s.entity_id, s.id),
+             "content": s.content, "created_at": self.ts(s.created_at, s.id)}
+        if self.p.remote_sync:
+            d.update(template_tags={}, is_remote_synced=False)
+        return d
+
+    def groups(self) -> list:
+        out = []
+        for gid, name in GROUP_NAMES.items():
+            g = {"id": gid, "name": name, "member_count": len(self.m.group_members(gid))}
+            if self.p.remote_sync:
+                g["magic_group_type"] = {ALL_USERS: "all-internal-users", ADMINISTRATORS: "admin"}.get(gid)
+            out.append(g)
+        return sorted(out, key=lambda g: g["name"].lower())
+
+    def activity(self) -> list:
+        """The v0.40 activity feed: the most recent card and dashboard creations."""
+        events = [(c.created_at, "card", c) for c in self.m.cards.values()] + \
+                 [(d.created_at, "dashboard", d) for d in self.m.dashboards.values()]
+        events.sort(key=lambda e: (-e[0], e[1], e[2].id))
+        out = []
+        for n, (t, model, row) in enumerate(events[:40]):
+            out.append({"id": 10_000 - n, "table_id": getattr(row, "table_id", None), "table": None,
+                        "database_id": getattr(row, "database_id", None), "model_exists": not row.archived,
+                        "topic": model + "-create", "custom_id": None,
+                        "details": {"name": row.name, "description": row.description},
+                        "model_id": row.id, "database": None, "user_id": row.creator_id,
+                        "timestamp": self.ts(t, row.id), "user": self.creator(row.creator_id), "model": model})
+        return out
+
+    def session_properties(self, password_login: bool) -> dict:
+        p = self.p
+        return {"version": {"date": p.date, "tag": p.tag, "branch": "release-x.%s.x" % p.tag.split(".")[1],
+                            "hash": p.hash},
+                "site-name": "Emulated Metabase", "site-url": None, "site-locale": "en", "application-name": "Metabase",
+                "has-user-setup": True, "setup-token": None, "enable-password-login": password_login,
+                "google-auth-enabled": False, "ldap-enabled": False, "anon-tracking-enabled": False,
+                "available-locales": [["de", "German"], ["en", "English"], ["fr", "French"], ["ja", "Japanese"]],
+                "token-features": {"sso_saml": False, "sso_jwt": False, "embedding": False, "official_collections": False},
+                "version-info-last-checked": None, "startup-time-millis": 21373.0}

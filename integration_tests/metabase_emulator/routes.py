@@ -1,0 +1,550 @@
+"""The Metabase routes (handlers) and the bodies they send.
+
+`GET /api/card` can be hundreds of MB, so every card's JSON is rendered once into one
+arena (sorted as Metabase sorts: lower(name)); a card list body is then a list of slices of
+that arena, never a copy. Other list bodies are cached per (route, query, user).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from collections import OrderedDict
+from urllib.parse import parse_qs
+
+import orjson
+
+from .auth import CLEAR_COOKIES
+from .model import Model
+from .profiles import Profile, Render
+
+JSON = "application/json;charset=utf-8"
+TEXT = "text/plain;charset=utf-8"
+HTML = "text/html;charset=utf-8"
+FORBIDDEN = "You don't have permissions to do that."
+HYDRATED = ("creator", "collection", "last-edit-info")  # keys GET /api/card adds to the card row
+# Namespaces whose unknown sub-routes still need auth first (Metabase wraps them in +auth).
+AUTH_NAMESPACES = {"card", "collection", "dashboard", "user", "database", "native-query-snippet", "table",
+                   "permissions", "activity", "search", "field", "segment", "pulse", "alert", "timeline",
+                   "revision", "setting", "api-key", "dataset", "bookmark", "notification", "metric",
+                   "legacy-metric", "login-history", "util", "action", "model-index", "cache"}
+
+
+class Body:
+    """A response body made of pieces (bytes or memoryviews), sent without joining them."""
+    __slots__ = ("pieces", "length")
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+        self.length = sum(len(p) for p in pieces)
+
+
+class Response:
+    __slots__ = ("status", "body", "content_type", "headers", "auth")
+
+    def __init__(self, status=200, body=b"", content_type=JSON, headers=None, auth="none"):
+        self.status = status
+        self.body = body  # bytes or Body
+        self.content_type = content_type
+        self.headers = headers or []
+        self.auth = auth
+
+    @property
+    def length(self):
+        return self.body.length if isinstance(self.body, Body) else len(self.body)
+
+
+def json_response(obj, status=200, headers=None) -> Response:
+    return Response(status, orjson.dumps(obj), JSON, headers)
+
+
+def text_response(text: str, status: int) -> Response:
+    return Response(status, text.encode(), TEXT)
+
+
+class HttpError(Exception):
+    def __init__(self, status, payload):
+        super().__init__(status)
+        self.response = json_response(payload, status) if isinstance(payload, dict) else text_response(payload, status)
+
+
+class Request:
+    __slots__ = ("method", "path", "query", "params", "headers", "body", "user", "viewer", "auth", "session_id")
+
+    def __init__(self, method, path, query, headers, body=b""):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.params = parse_qs(query, keep_blank_values=True)
+        self.headers = headers
+        self.body = body
+        self.user = self.viewer = self.session_id = None
+        self.auth = "none"
+
+    def get(self, name, default=None):
+        v = self.params.get(name)
+        return v[-1] if v else default
+
+    def flag(self, name, default=False) -> bool:
+        v = self.get(name)
+        if v is None or v == "":
+            return default
+        if v.lower() not in ("true", "false"):
+            raise HttpError(400, {"errors": {name: "nullable boolean"},
+                                  "specific-errors": {name: ["should be a boolean, received: %s" % v]}})
+        return v.lower() == "true"
+
+    def paging(self):
+        """Metabase's offset paging: both null unless one is given; then limit 50 / offset 0."""
+        limit, offset = self.get("limit"), self.get("offset")
+        if limit is None and offset is None:
+            return None, None
+        out = []
+        for name, v, default in (("limit", limit, 50), ("offset", offset, 0)):
+            if v is None:
+                out.append(default)
+                continue
+            try:
+                n = int(v)
+                if n < 0:
+                    raise ValueError
+            except ValueError:
+                raise HttpError(400, {"errors": {name: "value must be a valid integer greater than or equal to zero."}})
+            out.append(n)
+        return out[0], out[1]
+
+
+class LRU:
+    """Bodies by key with a byte budget; arena-backed bodies cost only their piece list."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def cost(body) -> int:
+        return 64 * len(body.pieces) if isinstance(body, Body) else len(body) + 64
+
+    def get(self, key):
+        with self.lock:
+            body = self.items.get(key)
+            if body is not None:
+                self.items.move_to_end(key)
+            return body
+
+    def put(self, key, body):
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = body
+            self.used += self.cost(body)
+            while self.used > self.budget and len(self.items) > 1:
+                _, old = self.items.popitem(last=False)
+                self.used -= self.cost(old)
+
+
+def _name_key(row):
+    return ((row.name or "").lower(), row.id)
+
+
+class Api:
+    def __init__(self, model: Model, profile: Profile, auth, settings):
+        self.m = model
+        self.p = profile
+        self.auth = auth
+        self.settings = settings
+        self.r = Render(profile, model)
+        self.cache = LRU(128 << 20)
+        self._build_card_arena()
+        self.routes = self._routes()
+
+    # -- the card arena --
+    def _build_card_arena(self):
+        order = sorted(self.m.cards.values(), key=_name_key)
+        arena = bytearray()
+        self.starts, self.ends, self.splits = array("q"), array("q"), array("q")
+        self.pos = {}
+        for i, c in enumerate(order):
+            if i:
+                arena += b","
+            # The hydrated keys go last, so that a dashcard's copy of the card (which has
+            # none of them) is a prefix of these bytes: no parsing when serving dashboards.
+            d = self.r.card(c)
+            tail = {k: d.pop(k) for k in HYDRATED if k in d}
+            head = orjson.dumps(d)
+            self.starts.append(len(arena))
+            arena += head[:-1]
+            self.splits.append(len(arena))
+            arena += b"," + orjson.dumps(tail)[1:]
+            self.ends.append(len(arena))
+            self.pos[c.id] = i
+        self._arena = arena
+        self.arena = memoryview(arena)
+
+    def card_bytes(self, cid: int) -> bytes:
+        i = self.pos[cid]
+        return bytes(self.arena[self.starts[i]:self.ends[i]])
+
+    def card_dict(self, cid: int) -> dict:
+        return orjson.loads(self.card_bytes(cid))
+
+    def dashcard_card(self, cid: int, extra: bytes) -> orjson.Fragment:
+        """The card as a dashcard embeds it: without the hydrated keys, plus `extra`."""
+        i = self.pos[cid]
+        return orjson.Fragment(b"".join((self.arena[self.starts[i]:self.splits[i]], extra, b"}")))
+
+    def card_list_body(self, cards) -> Body:
+        """`[` + runs of adjacent cards (arena slices, commas included) + `]`."""
+        pos = sorted(self.pos[c.id] for c in cards)
+        pieces = [b"["]
+        i = 0
+        while i < len(pos):
+            j = i
+            while j + 1 < len(pos) and pos[j + 1] == pos[j] + 1:
+                j += 1
+            if i:
+                pieces.append(b",")
+            pieces.append(self.arena[self.starts[pos[i]]:self.ends[pos[j]]])
+            i = j + 1
+        pieces.append(b"]")
+        return Body(pieces)
+
+    # -- dispatch --
+    def _routes(self):
+        p = self.p
+        table = [
+            ("GET", r"/api/health", self.health, False),
+            ("GET", r"/api/session/properties", self.session_properties, False),
+            ("POST", r"/api/session", self.login, False),
+            ("DELETE", r"/api/session", self.logout, False),
+            ("GET", r"/api/user/current", self.user_current, True),
+            ("GET", r"/api/user", self.user_list, True),
+            ("GET", r"/api/user/(\d+)", self.user_detail, True),
+            ("GET", r"/api/card", self.card_list, True),
+            ("GET", r"/api/card/(\d+)", self.card_detail, True),
+            ("GET", r"/api/collection", self.collection_list, True),
+            ("GET", r"/api/collection/(root|\d+)", self.collection_detail, True),
+            ("GET", r"/api/collection/(root|\d+)/items", self.collection_items, True),
+            ("GET", r"/api/dashboard", self.dashboard_list, True),
+            ("GET", r"/api/dashboard/(\d+)", self.dashboard_detail, True),
+            ("GET", r"/api/database", self.database_list, True),
+            ("GET", r"/api/database/(\d+)", self.database_detail, True),
+            ("GET", r"/api/native-query-snippet", self.snippet_list, True),
+            ("GET", r"/api/native-query-snippet/(\d+)", self.snippet_detail, True),
+            ("GET", r"/api/table", self.table_list, True),
+            ("GET", r"/api/permissions/group", self.group_list, True),
+        ]
+        if p.activity_feed:
+            table.append(("GET", r"/api/activity", self.activity, True))
+        return [(m, re.compile(rx + "/?$"), fn, needs_auth) for m, rx, fn, needs_auth in table]
+
+    def handle(self, req: Request) -> Response:
+        if not (req.path == "/api" or req.path.startswith("/api/")):  # the single-page app
+            return Response(200, APP_PAGE, HTML, auth=self.auth.identify(req.headers, consume=False)[0])
+        kind, user, req.session_id = self.auth.identify(req.headers, consume=True)
+        req.auth, req.user = kind, user
+        req.viewer = self.m.viewer(user) if user is not None else None
+        try:
+            resp = self._dispatch(req)
+        except HttpError as e:
+            resp = e.response
+        resp.auth = kind
+        return resp
+
+    def _dispatch(self, req: Request) -> Response:
+        for method, rx, fn, needs_auth in self.routes:
+            m = rx.match(req.path)
+            if m and method == req.method:
+                if needs_auth and req.user is None:
+                    return text_response("Unauthenticated", 401)
+                return fn(req, *m.groups())
+        ns = req.path[5:].split("/", 1)[0]
+        if ns in AUTH_NAMESPACES and req.user is None:
+            return text_response("Unauthenticated", 401)
+        return text_response("API endpoint does not exist.", 404)
+
+    def cached(self, req: Request, build) -> Response:
+        key = (req.path.rstrip("/"), req.query, req.user.id)
+        body = self.cache.get(key)
+        if body is None:
+            body = build()
+            if not isinstance(body, Body):
+                body = orjson.dumps(body)
+            self.cache.put(key, body)
+        return Response(200, body, JSON)
+
+    # -- session, health --
+    def health(self, req):
+        return json_response({"status": "ok"})
+
+    def session_properties(self, req):
+        return json_response(self.r.session_properties(not self.settings()["password_login_disabled"]))
+
+    def login(self, req):
+        status, payload, headers = self.auth.login(req.body)
+        if isinstance(payload, str):
+            resp = text_response(payload, status)
+            resp.headers = headers
+            return resp
+        return json_response(payload, status, headers)
+
+    def logout(self, req):
+        if req.auth.startswith("session_") and self.auth.logout(req.session_id):
+            return Response(204, b"", TEXT, list(CLEAR_COOKIES))
+        return text_response("Not found.", 404)
+
+    # -- users --
+    def user_current(self, req):
+        return json_response(self.r.current_user(req.user))
+
+    def user_list(self, req):
+        v = req.viewer
+        if self.p.user_list_admin_only and not v.superuser:
+            raise HttpError(403, FORBIDDEN)
+        # Metabase checks for a superuser as soon as either filter is *given* (even
+        # status=active or include_deactivated=false): non-admins may only omit them.
+        if not v.superuser and (req.get("status") is not None or req.get("include_deactivated") is not None):
+            raise HttpError(403, FORBIDDEN)
+        status, legacy = req.get("status"), req.flag("include_deactivated")
+        status = status or ("all" if legacy else "active")
+        if status not in ("active", "deactivated", "all"):
+            raise HttpError(400, {"errors": {"status": "nullable enum of active, deactivated, all"}})
+        limit, offset = req.paging()
+
+        def build():
+            users = self.m.listed_users(v, status)
+            q = (req.get("query") or "").lower()
+            if q:
+                users = [u for u in users if q in " ".join(filter(None, (u.first_name, u.last_name, u.email))).lower()]
+            gid = req.get("group_id")
+            if gid and gid.isdigit():
+                users = [u for u in users if int(gid) in u.group_ids]
+            users.sort(key=lambda u: ((u.first_name or "").lower(), (u.last_name or "").lower(), u.id))
+            page = users[offset:offset + limit] if limit is not None else users
+            return {"data": [self.r.user(u, v.superuser) for u in page], "total": len(users),
+                    "limit": limit, "offset": offset}
+        return self.cached(req, build)
+
+    def user_detail(self, req, uid):
+        u = self.m.users.get(int(uid))
+        if not req.viewer.superuser and (u is None or u.id != req.user.id):
+            raise HttpError(403, FORBIDDEN)
+        if u is None or u.kind != "personal":
+            raise HttpError(404, "Not found.")
+        d = self.r.user(u)
+        d["user_group_memberships"] = [{"id": g} for g in u.group_ids]
+        return json_response(d)
+
+    # -- cards --
+    CARD_FILTERS = ("all", "mine", "bookmarked", "database", "table", "using_model", "using_segment", "archived")
+
+    def card_list(self, req):
+        f = req.get("f") or "all"
+        valid = self.CARD_FILTERS if self.p.card_type else \
+            ("all", "mine", "fav", "database", "table", "recent", "popular", "archived")
+        if f not in valid:
+            raise HttpError(400, {"errors": {"f": "nullable enum of %s" % ", ".join(valid)}})
+        model_id = req.get("model_id")
+        if f in ("database", "table", "using_model", "using_segment"):
+            if not (model_id or "").isdigit():
+                raise HttpError(400, {"errors": {"model_id": "model_id is a required parameter when filter mode is '%s'" % f}})
+            model_id = int(model_id)
+
+        def build():
+            cards = self.m.visible_cards(req.viewer, f if f in ("all", "mine", "archived") else "all")
+            if f == "database":
+                cards = [c for c in cards if c.database_id == model_id]
+            elif f == "table":
+                cards = [c for c in cards if c.table_id == model_id]
+            elif f == "using_model":
+                cards = [c for c in cards if c.source_card_id == model_id]
+            elif f not in ("all", "mine", "archived"):
+                cards = []  # nobody has bookmarks, segments or a view history here
+            return self.card_list_body(cards)
+        return self.cached(req, build)
+
+    def card_detail(self, req, cid):
+        c = self.m.cards.get(int(cid))
+        if c is None:
+            raise HttpError(404, "Not found.")
+        if not self.m.can_read(req.viewer, c.collection_id):
+            raise HttpError(403, FORBIDDEN)
+        d = self.r.card_detail(self.card_dict(c.id), c, req.viewer, req.flag("legacy-mbql"))
+        return json_response(d)
+
+    # -- collections --
+    def _collection(self, req, cid):
+        """The collection behind an id, with Metabase's 404/403 checks (None = root)."""
+        if cid == "root":
+            return None
+        c = self.m.collections.get(int(cid))
+        if c is None or int(cid) in self.settings()["vanishing_collection_ids"] or \
+                (c.type == "trash" and not self.p.trash):
+            raise HttpError(404, "Not found.")
+        if c.id not in req.viewer.readable:
+            raise HttpError(403, FORBIDDEN)
+        return c
+
+    def collection_list(self, req):
+        archived = req.flag("archived")
+        namespace = req.get("namespace") or None
+        exclude = req.flag("exclude-other-user-collections")
+
+        def build():
+            cols = self.m.visible_collections(req.viewer, archived, namespace, exclude)
+            if archived and self.p.trash and namespace is None and self.m.trash_id:
+                cols.append(self.m.collections[self.m.trash_id])
+            cols.sort(key=lambda c: (c.authority_level != "official", c.type is not None, c.name.lower(), c.id))
+            out = [] if archived else [self.r.root(req.viewer, namespace)]
+            return out + [self.r.collection(c, req.viewer) for c in cols]
+        return self.cached(req, build)
+
+    def collection_detail(self, req, cid):
+        c = self._collection(req, cid)
+        if c is None:
+            return json_response(self.r.root(req.viewer, req.get("namespace") or None))
+        return json_response(self.r.collection_detail(c, req.viewer))
+
+    def collection_items(self, req, cid):
+        coll = self._collection(req, cid)
+        namespace = coll.namespace if coll else (req.get("namespace") or None)
+        archived = req.flag("archived")
+        show_dq = req.flag("show_dashboard_questions")
+        limit, offset = req.paging()
+        if namespace == "snippets":
+            canonical = ["collection", "snippet"]
+        else:
+            canonical = ["collection", "dataset"] + (["metric"] if self.p.card_type else []) + \
+                        ["card", "dashboard", "pulse", "timeline"]
+        wanted = set(req.params.get("models", [])) or set(canonical)
+        models = [m for m in canonical if m in wanted]
+
+        def build():
+            v, m = req.viewer, self.m
+            items = []
+            cid_ = coll.id if coll else None
+            if coll is not None and coll.type == "trash":  # the Trash lists what was archived directly
+                kids = [c for c in m.collections.values() if c.archived_directly and c.id in v.readable]
+                cards = [c for c in m.cards.values() if c.archived_directly and m.can_read(v, c.collection_id)]
+                dashes = [d for d in m.dashboards.values() if d.archived_directly and m.can_read(v, d.collection_id)]
+                snippets = []
+            else:
+                where = (coll.location + "%d/" % coll.id) if coll else "/"
+                kids = [c for c in m.collections.values()
+                        if c.location == where and c.namespace == namespace and c.type is None
+                        and c.archived == archived and c.id in v.readable
+                        and not (coll is None and c.personal_owner_id)]
+                cards = [c for c in m.cards.values() if c.collection_id == cid_ and c.archived == archived
+                         and (show_dq or not c.dashboard_id or not self.p.dashboard_questions)] \
+                    if namespace is None else []
+                dashes = [d for d in m.dashboards.values() if d.collection_id == cid_ and d.archived == archived] \
+                    if namespace is None else []
+                snippets = [s for s in m.snippets.values() if s.collection_id == cid_ and s.archived == archived] \
+                    if namespace == "snippets" else []
+            if "collection" in models:
+                items += [self.r.collection_item("collection", c, v) for c in kids]
+            for c in cards:
+                if self.r.card_model(c) in models:
+                    items.append(self.r.collection_item("card", c, v))
+            if "dashboard" in models:
+                items += [self.r.collection_item("dashboard", d, v) for d in dashes]
+            if "snippet" in models:
+                items += [self.r.collection_item("snippet", s, v) for s in snippets]
+            items.sort(key=lambda d: (d["model"] != "collection", (d["name"] or "").lower(), d["id"]))
+            if namespace == "snippets":  # the snippet namespace is not paged
+                return {"total": len(items), "data": items, "models": models}
+            page = items[offset:offset + limit] if limit is not None else items
+            return {"total": len(items), "data": page, "models": models, "limit": limit, "offset": offset}
+        return self.cached(req, build)
+
+    # -- dashboards --
+    def dashboard_list(self, req):
+        f = req.get("f") or "all"
+        if f not in ("all", "mine", "archived"):
+            raise HttpError(400, {"errors": {"f": "nullable enum of all, mine, archived"}})
+        return self.cached(req, lambda: [self.r.dashboard(d) for d in
+                                         sorted(self.m.visible_dashboards(req.viewer, f), key=_name_key)])
+
+    def dashboard_detail(self, req, did):
+        d = self.m.dashboards.get(int(did))
+        if d is None or d.id in self.settings()["vanishing_dashboard_ids"]:
+            raise HttpError(404, "Not found.")
+        if not self.m.can_read(req.viewer, d.collection_id):
+            raise HttpError(403, FORBIDDEN)
+        # not cached: with the cards spliced in as bytes this costs a fraction of a millisecond
+        return json_response(self.r.dashboard_detail(d, req.viewer, self.dashcard_card))
+
+    # -- databases, tables, snippets, groups, activity --
+    def database_list(self, req):
+        include_tables = req.get("include") == "tables" or req.flag("include_tables")
+        saved = req.flag("saved")
+
+        def build():
+            dbs = sorted(self.m.visible_databases(req.viewer), key=_name_key)
+            data = []
+            for db in dbs:
+                d = self.r.database(db, req.viewer.superuser)
+                if include_tables:
+                    d["tables"] = [self.r.table(t) for t in sorted(db.tables, key=lambda t: (t.name, t.id))]
+                data.append(d)
+            if saved:
+                data.append({"name": "Saved Questions", "id": -1337, "features": ["basic-aggregations"],
+                             "is_saved_questions": True})
+            return {"data": data, "total": len(data)}
+        return self.cached(req, build)
+
+    def database_detail(self, req, dbid):
+        db = self.m.databases.get(int(dbid))
+        if db is None:
+            raise HttpError(404, "Not found.")
+        if db.id not in req.viewer.database_ids:
+            raise HttpError(403, FORBIDDEN)
+        d = self.r.database(db, req.viewer.superuser)
+        d["can-manage"] = req.viewer.superuser
+        return json_response(d)
+
+    def snippet_list(self, req):
+        archived = req.flag("archived")
+        return self.cached(req, lambda: [self.r.snippet(s) for s in
+                                         sorted(self.m.visible_snippets(req.viewer, archived), key=_name_key)])
+
+    def snippet_detail(self, req, sid):
+        s = self.m.snippets.get(int(sid))
+        if s is None:
+            raise HttpError(404, "Not found.")
+        if not self.m.can_read(req.viewer, s.collection_id):
+            raise HttpError(403, FORBIDDEN)
+        return json_response(self.r.snippet(s))
+
+    def table_list(self, req):
+        return self.cached(req, lambda: [self.r.table(t) for t in sorted(
+            (t for db in self.m.visible_databases(req.viewer) for t in db.tables), key=lambda t: (t.name, t.id))])
+
+    def group_list(self, req):
+        if not req.viewer.superuser:
+            raise HttpError(403, FORBIDDEN)
+        return self.cached(req, self.r.groups)
+
+    def activity(self, req):
+        return self.cached(req, self.r.activity)
+
+
+APP_PAGE = b"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Metabase</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="app/assets/img/favicon.ico"></head>
+<body><div id="root"></div>
+<script type="application/json" id="_metabaseBootstrap">{"site-name":"Emulated Metabase"}</script>
+<script src="app/dist/app-main.bundle.js"></script></body></html>
+"""
+
+SSO_PAGE = b"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Sign in - Example Corp SSO</title></head>
+<body><h1>Example Corp single sign-on</h1>
+<form method="post" action="/sso/login"><label>Email <input name="email"></label>
+<label>Password <input name="password" type="password"></label><button>Sign in</button></form>
+</body></html>
+"""

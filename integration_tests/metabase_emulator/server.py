@@ -1,0 +1,448 @@
+"""The HTTPS server, the request log and the `Emulator` object tests drive.
+
+A ThreadingHTTPServer speaking HTTP/1.1 with keep-alive and Content-Length, behind TLS
+from a throw-away CA made by trustme (the CA's PEM goes to a temp dir; no key is ever
+written into the repo). Large bodies are written in 1 MiB pieces straight from the card
+arena.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+
+from .auth import Auth
+from .faults import FaultInjector, FaultPlan
+from .model import CREDENTIALS, Model, Scale
+from .profiles import get_profile
+from .routes import HTML, JSON, SSO_PAGE, Api, Body, Request, Response, json_response, text_response
+
+CHUNK = 1 << 20
+STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets")
+DEFAULT_SETTINGS = {
+    "faults": None,
+    "latency_ms": 0,
+    "session_max_requests": None,
+    "session_max_seconds": None,
+    "html_mode": False,
+    "password_login_disabled": False,
+    "login_throttle_threshold": 10,
+    "vanishing_dashboard_ids": frozenset(),
+    "vanishing_collection_ids": frozenset(),
+    "invalid_json_paths": frozenset(),
+}
+# What Metabase (Jetty + its security middleware) sends on every answer.
+COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
+                  b"Strict-Transport-Security: max-age=31536000\r\n"
+                  b"Cache-Control: max-age=0, no-cache, must-revalidate, proxy-revalidate\r\n"
+                  b"Expires: Tue, 03 Jul 2001 06:00:00 GMT\r\nX-Permitted-Cross-Domain-Policies: none\r\n")
+INVALID_JSON = b'{"data":[{"id":1,"name":"Revenue by Month","result_metadata":[{"name":"ID",'
+
+
+def fault_response(fault: str, plan: FaultPlan) -> Response:
+    if fault == "429":
+        r = text_response("Too Many Requests", 429)
+        r.headers = [("Retry-After", str(plan.retry_after))]
+        return r
+    if fault == "500":
+        return json_response({"message": "Emulated internal error", "via": [{"type": "java.lang.RuntimeException"}],
+                              "trace": [], "type": "java.lang.RuntimeException"}, 500)
+    phrase = HTTPStatus(int(fault)).phrase  # 502/503 come from a proxy in front of Metabase
+    page = "<html><head><title>%s %s</title></head><body><center><h1>%s %s</h1></center><hr><center>nginx</center>" \
+           "</body></html>\n" % (fault, phrase, fault, phrase)
+    return Response(int(fault), page.encode(), HTML)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Jetty(11.0.20)"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.connection.do_handshake()  # in this connection's thread, not in the accept loop
+        self.server.track(self.connection, True)
+
+    def finish(self):
+        self.server.track(self.connection, False)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass  # the request log replaces the access log
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = lambda self: self._serve()
+
+    def _serve(self):
+        t0 = time.perf_counter()
+        emu = self.server.emulator
+        path, _, query = self.path.partition("?")
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n > 0 else b""
+        if path.startswith("/__emulator__/"):
+            self._send(emu._control(self.command, path, query, body))
+            return
+        settings = emu._settings
+        injector = emu._faults
+        is_api = path == "/api" or path.startswith("/api/")
+        if is_api and settings["latency_ms"]:
+            time.sleep(settings["latency_ms"] / 1000.0)
+        fault = None
+        if settings["html_mode"]:
+            resp = Response(200, SSO_PAGE, HTML)
+            auth = emu.auth.identify(self.headers, consume=False)[0]
+        else:
+            fault = injector.decide(self.command, path, query)
+            if fault in ("429", "500", "502", "503", "drop"):
+                resp = fault_response(fault, injector.plan) if fault != "drop" else None
+                auth = emu.auth.identify(self.headers, consume=False)[0]
+            else:
+                if fault == "slow":
+                    time.sleep(injector.plan.slow_seconds)
+                try:
+                    method = "GET" if self.command == "HEAD" else self.command  # HEAD = GET minus the body
+                    resp = emu.api.handle(Request(method, path, query, self.headers, body))
+                    auth = resp.auth
+                except Exception as e:  # an emulator bug: answer like Metabase's 500, keep serving
+                    resp, auth = json_response({"message": repr(e), "via": [], "trace": []}, 500), "none"
+                if path in settings["invalid_json_paths"]:
+                    resp = Response(200, INVALID_JSON, JSON, auth=auth)
+            if resp is not None:
+                resp.auth = auth
+        entry = {"t": time.time(), "method": self.command, "path": path, "query": query, "auth": auth,
+                 "status": resp.status if resp else None, "bytes": 0, "fault": fault, "ms": 0.0}
+
+        def log(planned_bytes):
+            # logged before the answer goes out, so a client holding its answer finds it in
+            # the log; bytes and ms are updated once the write is done
+            entry.update(bytes=planned_bytes, ms=round((time.perf_counter() - t0) * 1000, 3))
+            emu._log_request(entry)
+
+        if resp is None:  # drop: close without a word
+            log(0)
+            self._abort()
+        else:
+            entry["bytes"] = self._send(resp, truncate=fault == "truncate", log=log)
+        entry["ms"] = round((time.perf_counter() - t0) * 1000, 3)
+
+    def _abort(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, resp: Response, truncate: bool = False, log=None) -> int:
+        """Write the answer; returns the body bytes sent. A truncated answer stops halfway.
+        `log(planned_bytes)` is called just before the first byte is written."""
+        length = resp.length
+        head = ["HTTP/1.1 %d %s" % (resp.status, HTTPStatus(resp.status).phrase),
+                "Date: " + formatdate(usegmt=True), "Server: " + self.server_version]
+        if resp.status != 204:
+            head += ["Content-Type: " + resp.content_type, "Content-Length: %d" % length]
+        head += ["%s: %s" % kv for kv in resp.headers]
+        if self.close_connection:
+            head.append("Connection: close")
+        head_bytes = ("\r\n".join(head) + "\r\n").encode("latin-1") + COMMON_HEADERS + b"\r\n"
+        budget = length // 2 if truncate else length
+        if self.command == "HEAD" or resp.status == 204:
+            budget = 0
+        if log is not None:
+            log(budget)
+        sent = 0
+        try:
+            pieces = resp.body.pieces if isinstance(resp.body, Body) else [resp.body]
+            chunks = _chunks(pieces, budget)
+            first = next(chunks, b"")
+            if len(first) < 65536:
+                self.wfile.write(head_bytes + first)  # one write: no Nagle/delayed-ACK stall
+            else:
+                self.wfile.write(head_bytes)
+                self.wfile.write(first)
+            sent = len(first)
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:  # the client went away mid-answer
+            self.close_connection = True
+            return sent
+        if truncate:
+            self._abort()
+        return sent
+
+
+def _chunks(pieces, budget: int):
+    """Coalesce small pieces and split big ones into ~1 MiB writes, stopping at `budget`."""
+    buf, size = [], 0
+    for p in pieces:
+        if budget <= 0:
+            break
+        if len(p) > budget:
+            p = p[:budget]
+        budget -= len(p)
+        if len(p) >= CHUNK:
+            if buf:
+                yield b"".join(buf)
+                buf, size = [], 0
+            for i in range(0, len(p), CHUNK):
+                yield p[i:i + CHUNK]
+            continue
+        buf.append(p)
+        size += len(p)
+        if size >= CHUNK:
+            yield b"".join(buf)
+            buf, size = [], 0
+    if buf:
+        yield b"".join(buf)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, emulator, context: ssl.SSLContext):
+        self.emulator = emulator
+        self.connections = set()
+        self.accepted = 0  # TLS connections opened so far (keep-alive reuse shows here)
+        self.conn_lock = threading.Lock()
+        super().__init__(addr, Handler, bind_and_activate=False)
+        self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+        self.server_bind()
+        self.server_activate()
+
+    def track(self, conn, add: bool):
+        with self.conn_lock:
+            if add:
+                self.connections.add(conn)
+                self.accepted += 1
+            else:
+                self.connections.discard(conn)
+
+    def close_all(self):
+        with self.conn_lock:
+            conns = list(self.connections)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        pass  # failed handshakes and reset connections are the client's business
+
+
+class Emulator:
+    """A Metabase instance on https://127.0.0.1:PORT. See the package docstring."""
+
+    def __init__(self, profile: str = "v0.50", seed: int = 1, scale: Scale | None = None, port: int = 0, **settings):
+        self.profile = get_profile(profile)
+        self.seed = seed
+        self.scale = scale or Scale()
+        self.port = port
+        self.model = Model(seed, self.scale)
+        self._settings = dict(DEFAULT_SETTINGS)
+        self._faults = FaultInjector(None)
+        self.auth = Auth(self.model, self.profile, lambda: self._settings)
+        self.api = Api(self.model, self.profile, self.auth, lambda: self._settings)
+        self._log: list = []
+        self._log_lock = threading.Lock()
+        self._server = None
+        self._thread = None
+        self._tmpdir = None
+        self.ca_bundle = None
+        self.configure(**settings)
+
+    # -- life cycle --
+    def start(self) -> "Emulator":
+        import trustme
+
+        if self._server is not None:
+            return self
+        ca = trustme.CA(organization_name="Metabase emulator test CA")
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        self._tmpdir = tempfile.mkdtemp(prefix="metabase-emulator-")
+        atexit.register(shutil.rmtree, self._tmpdir, True)  # also when stop() is never called
+        self.ca_bundle = os.path.join(self._tmpdir, "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_bundle)
+        self._server = _Server(("127.0.0.1", self.port), self, ctx)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="metabase-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_all()
+        self._thread.join(5)
+        self._server = None
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return "https://127.0.0.1:%d" % self.port
+
+    @property
+    def credentials(self) -> dict:
+        return dict(CREDENTIALS)
+
+    # -- behaviour --
+    def configure(self, **settings):
+        unknown = set(settings) - set(DEFAULT_SETTINGS)
+        if unknown:
+            raise ValueError("unknown setting(s): %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(DEFAULT_SETTINGS)))
+        new = dict(self._settings)
+        for k, v in settings.items():
+            if k == "faults":
+                plan = v if isinstance(v, FaultPlan) or v is None else FaultPlan.from_dict(dict(v))
+                self._faults = FaultInjector(plan)
+                v = plan
+            elif k in ("vanishing_dashboard_ids", "vanishing_collection_ids"):
+                v = frozenset(int(x) for x in (v or ()))
+            elif k == "invalid_json_paths":
+                v = frozenset(v or ())
+            elif k in ("session_max_requests", "session_max_seconds"):
+                v = None if v is None else (int(v) if k == "session_max_requests" else float(v))
+            elif k == "latency_ms":
+                v = float(v or 0)
+            elif k == "login_throttle_threshold":
+                v = int(v)
+                self.auth.reset_throttle() if hasattr(self, "auth") else None
+            else:
+                v = bool(v)
+            new[k] = v
+        self._settings = new  # swapped whole, so request threads see one consistent snapshot
+        return self.settings
+
+    @property
+    def settings(self) -> dict:
+        out = {}
+        for k, v in self._settings.items():
+            out[k] = v.to_dict() if isinstance(v, FaultPlan) else sorted(v) if isinstance(v, frozenset) else v
+        return out
+
+    def mint_session(self, email: str) -> str:
+        return self.auth.mint(email)
+
+    @property
+    def expiries(self) -> int:
+        return self.auth.stats["expiries"]
+
+    @property
+    def logins(self) -> int:
+        return self.auth.stats["logins"]
+
+    def stats(self) -> dict:
+        reqs = self.requests()
+        faults = {}
+        for e in reqs:
+            if e["fault"]:
+                faults[e["fault"]] = faults.get(e["fault"], 0) + 1
+        return dict(self.auth.stats, sessions=len(self.auth.sessions), requests=len(reqs), faults=faults,
+                    connections=self._server.accepted if self._server else 0,
+                    profile=self.profile.name, seed=self.seed, scale=self.scale.as_dict())
+
+    # -- expectations --
+    def _viewer_user(self, viewer: str):
+        c = CREDENTIALS
+        aliases = {"admin": c["admin_email"], "analyst": c["analyst_email"]}
+        if viewer in ("admin_key", "analyst_key"):
+            return self.auth.api_keys[c[viewer.replace("key", "api_key")]]
+        user = self.model.by_email.get(aliases.get(viewer, viewer).lower())
+        if user is None:
+            raise ValueError("unknown viewer %r (admin, analyst, admin_key, analyst_key or an email)" % viewer)
+        return user
+
+    def expected_ids(self, stream: str, viewer: str = "admin") -> list:
+        """Ids a complete sync of `stream` must emit when run as `viewer`."""
+        m = self.model
+        v = m.viewer(self._viewer_user(viewer))
+        if stream == "cards":
+            return sorted(c.id for c in m.visible_cards(v, "all"))
+        if stream == "collections":
+            return ["root"] + sorted(c.id for c in m.visible_collections(v))
+        if stream == "dashboards":
+            gone = self._settings["vanishing_dashboard_ids"]
+            return sorted(d.id for d in m.visible_dashboards(v, "all") if d.id not in gone)
+        if stream == "users":
+            if not v.superuser and self.profile.user_list_admin_only:
+                return []  # GET /api/user answers 403
+            return sorted(u.id for u in m.listed_users(v, "all" if v.superuser else "active"))
+        if stream == "databases":
+            return sorted(d.id for d in m.visible_databases(v))
+        if stream == "native_query_snippets":
+            return sorted(s.id for s in m.visible_snippets(v))
+        raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS)))
+
+    # -- request log --
+    def _log_request(self, entry: dict):
+        with self._log_lock:
+            self._log.append(entry)
+
+    def requests(self) -> list:
+        with self._log_lock:
+            return [dict(e) for e in self._log]
+
+    def clear_requests(self):
+        with self._log_lock:
+            self._log.clear()
+
+    def count(self, method=None, path=None, auth=None, status=None) -> int:
+        with self._log_lock:
+            return sum(1 for e in self._log
+                       if (method is None or e["method"] == method) and (path is None or e["path"] == path)
+                       and (auth is None or e["auth"] == auth) and (status is None or e["status"] == status))
+
+    # -- /__emulator__/ control routes --
+    def _control(self, method: str, path: str, query: str, body: bytes) -> Response:
+        from urllib.parse import parse_qs
+
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        try:
+            data = orjson.loads(body) if body else {}
+            if method == "GET" and path == "/__emulator__/requests":
+                return json_response(self.requests())
+            if method == "POST" and path == "/__emulator__/requests/clear":
+                self.clear_requests()
+                return json_response({"ok": True})
+            if method == "GET" and path == "/__emulator__/settings":
+                return json_response(self.settings)
+            if method == "POST" and path == "/__emulator__/settings":
+                return json_response(self.configure(**data))
+            if method == "POST" and path == "/__emulator__/session":
+                return json_response({"id": self.mint_session(data.get("email", ""))})
+            if method == "GET" and path == "/__emulator__/expected":
+                return json_response(self.expected_ids(params.get("stream", ""), params.get("viewer", "admin")))
+            if method == "GET" and path == "/__emulator__/stats":
+                return json_response(self.stats())
+        except (ValueError, TypeError) as e:
+            return json_response({"error": str(e)}, 400)
+        return Response(404, b'{"error":"unknown control route"}', JSON)
+

@@ -1,0 +1,140 @@
+"""Every mistake a user can make, and every odd answer Metabase can give, comes back as a plain
+answer with the right failure type, never a bare stack trace. One test per row of the table in
+docs/bad-inputs.md."""
+
+import socket
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import pytest
+
+from integration_tests.conftest import make_config
+from integration_tests.connector import id_order, run_connector, sync
+from integration_tests.metabase_emulator import FaultPlan
+
+
+@dataclass
+class Row:
+    case: str
+    config: Callable  # (emulator) -> connector config
+    message: str  # a phrase the user must read
+    failure_type: Optional[str] = "config_error"  # None: the sync succeeds
+    profile: str = "v0.50"
+    settings: dict = field(default_factory=dict)
+    stream: str = "collections"  # the stream read; check reads collections too
+    check_fails: bool = True
+
+
+def api(emulator):
+    return emulator.base_url + "/api/"
+
+
+def admin(emulator, **changes):
+    return {**make_config(emulator, "api_key"), **changes}
+
+
+def login(emulator, email_key="admin_email", password=None, **changes):
+    credentials = emulator.credentials
+    return {"instance_api_url": api(emulator), "username": credentials[email_key],
+            "password": password or credentials[email_key.replace("email", "password")], **changes}
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+ROWS = [
+    Row("missing credentials", lambda e: {"instance_api_url": api(e)}, "username and password"),
+    Row("wrong password", lambda e: login(e, password="not-the-password"), "rejected the username or password"),
+    Row("wrong API key", lambda e: admin(e, api_key="mb_" + "x" * 44), "rejected the API key"),
+    Row("expired token, no password", lambda e: {"instance_api_url": api(e),
+        "session_token": "5d0c8a52-3b5e-4e8f-9d5c-000000000000"}, "session token is invalid or expired"),
+    Row("deactivated user", lambda e: login(e, "deactivated_email"), "deactivated"),
+    Row("password login disabled (SSO)", lambda e: login(e), "Password login is disabled",
+        settings={"password_login_disabled": True}),
+    Row("http:// URL", lambda e: admin(e, instance_api_url=api(e).replace("https://", "http://")), "https://"),
+    Row("wrong host", lambda e: admin(e, instance_api_url="https://metabase.invalid/api/"), "cannot be found"),
+    Row("wrong port", lambda e: admin(e, instance_api_url=f"https://127.0.0.1:{closed_port()}/api/"),
+        "Cannot connect"),
+    Row("not Metabase (the web app, not its API)", lambda e: admin(e, instance_api_url=e.base_url + "/app/"),
+        "HTML page"),
+    Row("/api twice", lambda e: admin(e, instance_api_url=e.base_url + "/api/api/"), "does not exist (404)"),
+    Row("HTML page instead of JSON (SSO proxy)", lambda e: admin(e), "HTML page", settings={"html_mode": True}),
+    Row("HTML page at login (SSO proxy)", lambda e: login(e), "HTML page", settings={"html_mode": True}),
+    Row("invalid JSON", lambda e: admin(e), "invalid JSON", failure_type="system_error", stream="cards",
+        settings={"invalid_json_paths": ["/api/card"]}, check_fails=False),
+    Row("truncated body", lambda e: admin(e), "cut off", failure_type="transient_error", stream="cards",
+        settings={"faults": FaultPlan(rate_truncate=1.0, max_consecutive=1000, paths="^/api/card$")},
+        check_fails=False),
+    Row("403 on an admin-only stream", lambda e: make_config(e, "api_key", "analyst"),
+        "403 Forbidden", failure_type=None, stream="users", check_fails=False),
+    Row("expired token with a password", lambda e: login(e,
+        session_token="5d0c8a52-3b5e-4e8f-9d5c-000000000000"), "Logged in", failure_type=None, check_fails=False),
+]
+
+
+def check_message(run):
+    return run.connection_status["status"], run.connection_status.get("message") or ""
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.case for row in ROWS])
+def test_bad_input(emulators, row):
+    emulator = emulators(row.profile)
+    emulator.configure(**row.settings)
+    config = row.config(emulator)
+
+    check = run_connector("check", config, ca_bundle=emulator.ca_bundle)
+    status, message = check_message(check)
+    assert status == ("FAILED" if row.check_fails else "SUCCEEDED"), message
+    if row.check_fails:
+        assert row.message in message
+        assert "Traceback" not in message
+
+    read = sync(config, emulator.ca_bundle, streams=[row.stream])
+    if row.failure_type is None:
+        assert read.returncode == 0 and read.errors == [], read.stderr[-2000:]
+        assert any(row.message in log["message"] for log in read.logs)
+    else:
+        assert read.returncode != 0
+        first = read.errors[0]
+        assert first["failure_type"] == row.failure_type
+        assert row.message in first["message"]
+
+
+def test_throttled_login_says_to_wait(emulators):
+    emulator = emulators("v0.40")
+    emulator.configure(login_throttle_threshold=3)
+    for _ in range(3):
+        run_connector("check", login(emulator, password="wrong"), ca_bundle=emulator.ca_bundle)
+    run = run_connector("check", login(emulator), ca_bundle=emulator.ca_bundle)
+    status, message = check_message(run)
+    assert status == "FAILED" and "Too many attempts" in message and "Wait" in message
+    emulator.configure(login_throttle_threshold=10)
+
+
+def test_empty_instance_syncs_nothing_but_the_root_collection():
+    from integration_tests.conftest import start_emulator
+    from integration_tests.metabase_emulator import Scale
+
+    emulator = start_emulator("v0.57", scale=Scale(cards=0, dashboards=0, collections=0, users=0,
+                                                    databases=0, snippets=0))
+    try:
+        run = sync(make_config(emulator, "api_key"), emulator.ca_bundle)
+        assert run.returncode == 0 and run.errors == [], run.stderr[-2000:]
+        assert run.records("cards") == run.records("dashboards") == run.records("native_query_snippets") == []
+        assert run.record_ids("collections") == id_order(emulator.expected_ids("collections"))
+    finally:
+        emulator.stop()
+
+
+def test_dashboard_deleted_between_list_and_detail_is_skipped(emulators):
+    emulator = emulators("v0.50")
+    expected = id_order(emulator.expected_ids("dashboards"))
+    emulator.configure(vanishing_dashboard_ids=expected[:2])
+    run = sync(make_config(emulator, "api_key"), emulator.ca_bundle, streams=["dashboards", "cards"])
+    assert run.returncode == 0 and run.errors == [], run.stderr[-2000:]
+    assert run.record_ids("dashboards") == expected[2:]
+    assert run.record_ids("cards") == id_order(emulator.expected_ids("cards"))
+    assert sum("deleted during the sync" in log["message"] for log in run.logs) == 2

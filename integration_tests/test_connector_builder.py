@@ -1,0 +1,160 @@
+"""The Connector Builder's backend, the CDK's manifest server, run for real as a subprocess and
+driven over HTTP with manifest.yaml and components.py unchanged, against the emulator (v0.50)."""
+
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import yaml
+
+from integration_tests.conftest import make_config
+from integration_tests.connector import ROOT, STREAMS, connector_env
+
+MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+COMPONENTS = (ROOT / "components.py").read_text()
+AUTH_HEADER = {"api_key": "X-API-Key", "password": "X-Metabase-Session"}
+
+
+@pytest.fixture(scope="module")
+def emulator(emulators):
+    return emulators("v0.50")
+
+
+@pytest.fixture(scope="module")
+def builder(emulator, tmp_path_factory):
+    """`manifest-server start` on a free port, trusting the emulator's CA and allowed to run
+    custom components (as the Builder's deployment is); yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = connector_env(emulator.ca_bundle)  # AIRBYTE_ENABLE_UNSAFE_CODE=true and the CA
+    env.pop("AB_JWT_SIGNATURE_SECRET", None)  # no bearer token needed
+    workdir = tmp_path_factory.mktemp("manifest-server")  # nothing importable from the repo
+    log = open(workdir / "server.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airbyte_cdk.manifest_server.cli.run", "start",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (workdir / "server.log").read_text()
+            try:
+                if requests.get(url + "/health/", timeout=2).json() == {"status": "ok"}:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the manifest server did not start in 60 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def post(builder, endpoint, **body):
+    return requests.post(f"{builder}/v1/manifest/{endpoint}", json={"manifest": MANIFEST, **body}, timeout=300)
+
+
+def with_components(config):
+    """check and discover take no components field: the code travels in the config, as the CDK
+    reads it (`__injected_components_py` and its checksum)."""
+    return {**config, "__injected_components_py": COMPONENTS,
+            "__injected_components_py_checksums": {"md5": hashlib.md5(COMPONENTS.encode()).hexdigest()}}
+
+
+def secrets_of(emulator, config):
+    """The credentials sent, and every session id the emulator knows of (so the one the connector
+    minted by logging in)."""
+    return [config[k] for k in ("api_key", "password") if k in config] + list(emulator.auth.sessions)
+
+
+def paths_holding(value, secrets, path="$"):
+    """Where in a JSON answer a secret appears, e.g. $.slices[0].pages[0].request.headers.X-API-Key."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from paths_holding(item, secrets, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from paths_holding(item, secrets, f"{path}[{index}]")
+    elif isinstance(value, str) and any(secret in value for secret in secrets):
+        yield path
+
+
+# The Builder's default limits (StreamTestReadRequest): 100 records, 5 pages, 5 slices. Each
+# dashboard is a slice (one detail request); the other streams are one slice of one page.
+CASES = [(stream, "api_key", 5) for stream in STREAMS] + [
+    ("dashboards", "password", 5),  # with the session minted by the connector's own login
+    ("dashboards", "api_key", 2),  # cut short after 2 slices
+]
+
+
+@pytest.mark.parametrize("stream, auth, slice_limit", CASES)
+def test_test_read_returns_the_emulators_records_and_no_secret(builder, emulator, stream, auth, slice_limit):
+    config = make_config(emulator, auth)
+    emulator.clear_requests()
+    answer = post(builder, "test_read", config=config, stream_name=stream, custom_components_code=COMPONENTS,
+                  record_limit=100, page_limit=5, slice_limit=slice_limit)
+    assert answer.status_code == 200, answer.text[:2000]
+    read = answer.json()
+
+    # The Builder shows every request with its headers: no secret there nor anywhere else.
+    secrets = secrets_of(emulator, config)
+    assert list(paths_holding(read, secrets)) == [], "secret(s) in the test_read answer at these paths"
+    assert not any(secret in answer.text for secret in secrets)
+    shown = [page["request"] for slice_ in read["slices"] for page in slice_["pages"]]
+    shown += [aux["request"] for aux in read["auxiliary_requests"]]
+    assert shown and [r["url"] for r in shown if r["headers"].get(AUTH_HEADER[auth]) != "****"] == []
+    assert emulator.count(method="POST", path="/api/session") == (1 if auth == "password" else 0)
+
+    assert [log for log in read["logs"] if log["level"] in ("ERROR", "FATAL")] == []
+    ids = [record["id"] for slice_ in read["slices"] for page in slice_["pages"] for record in page["records"]]
+    expected = emulator.expected_ids(stream, "admin")
+    # test_read returns whole pages (its record limit only sets the flag) of at most slice_limit slices.
+    shown = min(len(expected), slice_limit) if stream == "dashboards" else len(expected)
+    assert len(ids) == len(set(ids)) == shown
+    assert set(ids) <= set(expected)
+    assert read["test_read_limit_reached"] or len(ids) == len(expected)  # the Builder says it is partial
+
+
+def test_check_accepts_the_admin_key_and_rejects_a_wrong_one(builder, emulator):
+    good = make_config(emulator, "api_key")
+    answer = post(builder, "check", config=with_components(good))
+    assert answer.status_code == 200, answer.text[:2000]
+    assert answer.json()["success"] is True
+
+    bad = {**good, "api_key": "mb_NotAKeyThisMetabaseEverIssued0000000000="}
+    answer = post(builder, "check", config=with_components(bad))
+    assert answer.status_code == 200, answer.text[:2000]
+    assert answer.json()["success"] is False
+    assert "rejected the API key" in answer.json()["message"]
+    assert bad["api_key"] not in answer.text and good["api_key"] not in answer.text
+
+
+def test_discover_returns_every_stream_with_its_schema(builder, emulator):
+    answer = post(builder, "discover", config=with_components(make_config(emulator, "api_key")))
+    assert answer.status_code == 200, answer.text[:2000]
+    streams = {s["name"]: s for s in answer.json()["catalog"]["streams"]}
+    assert sorted(streams) == sorted(STREAMS)
+    for stream in streams.values():
+        assert stream["source_defined_primary_key"] == [["id"]]
+        assert "id" in stream["json_schema"]["properties"]
+
+
+def test_resolve_returns_the_manifest_with_references_resolved(builder):
+    answer = post(builder, "resolve")
+    assert answer.status_code == 200, answer.text[:2000]
+    resolved = answer.json()["manifest"]
+    assert [s["name"] for s in resolved["streams"]] == [s["name"] for s in MANIFEST["streams"]] == STREAMS
+    assert '"$ref"' not in json.dumps(resolved["streams"])
+    for stream in resolved["streams"]:
+        authenticator = stream["retriever"]["requester"]["authenticator"]
+        assert authenticator["class_name"] == "source_declarative_manifest.components.SessionTokenAuthenticator"

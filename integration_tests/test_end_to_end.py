@@ -1,0 +1,134 @@
+"""The real connector CLI against the emulator, for every version profile and way of
+authenticating: check, discover, read; records complete and valid; requests counted."""
+
+import re
+
+import jsonschema
+import pytest
+
+from integration_tests.conftest import AUTHS, PROFILES, make_config
+from integration_tests.connector import STREAMS, id_order, run_connector, sync
+
+CASES = [(profile, auth) for profile in PROFILES for auth in AUTHS[profile]]
+DASHBOARD_DETAIL = re.compile(r"^/api/dashboard/\d+$")
+
+
+def data_requests(emulator):
+    return [r for r in emulator.requests() if r["path"] != "/api/session"]
+
+
+@pytest.mark.parametrize("profile, auth", CASES)
+def test_check_succeeds_in_at_most_two_requests(emulators, profile, auth):
+    emulator = emulators(profile)
+    config = make_config(emulator, auth)
+    emulator.clear_requests()
+    run = run_connector("check", config, ca_bundle=emulator.ca_bundle)
+    assert run.connection_status["status"] == "SUCCEEDED", run.stdout[-2000:]
+    assert len(emulator.requests()) <= 2
+
+
+@pytest.mark.parametrize("profile, auth", CASES)
+def test_discover_lists_the_six_streams_without_a_request(emulators, profile, auth):
+    emulator = emulators(profile)
+    run = run_connector("discover", make_config(emulator, auth), ca_bundle=emulator.ca_bundle)
+    streams = {stream["name"]: stream for stream in run.catalog["streams"]}
+    assert sorted(streams) == sorted(STREAMS)
+    for stream in streams.values():
+        assert stream["supported_sync_modes"] == ["full_refresh"]
+        assert stream["source_defined_primary_key"] == [["id"]]
+    assert emulator.requests() == []
+
+
+@pytest.mark.parametrize("profile, auth", CASES)
+def test_full_sync_emits_every_record_valid_and_with_the_fewest_requests(emulators, profile, auth):
+    emulator = emulators(profile)
+    config = make_config(emulator, auth)
+    emulator.clear_requests()
+    run = sync(config, emulator.ca_bundle)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.errors == []
+    for stream in STREAMS:
+        assert run.record_ids(stream) == id_order(emulator.expected_ids(stream, "admin")), stream
+    schemas = {s["stream"]["name"]: s["stream"]["json_schema"] for s in run.configured_catalog["streams"]}
+    for stream in STREAMS:
+        validator = jsonschema.Draft7Validator(schemas[stream])
+        for record in run.records(stream):
+            errors = [e.message for e in validator.iter_errors(record)]
+            assert errors == [], (stream, record["id"], errors[:3])
+
+    logins = emulator.count(method="POST", path="/api/session")
+    assert logins == (1 if auth == "password" else 0)
+    assert emulator.count(path="/api/user/current") == 0
+    assert emulator.count(status=401) == 0
+    dashboards = len(emulator.expected_ids("dashboards", "admin"))
+    assert emulator.count(method="GET", path="/api/dashboard") == 1
+    assert sum(1 for r in emulator.requests() if DASHBOARD_DETAIL.match(r["path"])) == dashboards
+    # cards, collections, dashboard list, users (active, deactivated), databases, snippets + details
+    assert len(data_requests(emulator)) == 7 + dashboards
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_records_have_the_shapes_users_join_on(emulators, profile):
+    emulator = emulators(profile)
+    run = sync(make_config(emulator, "password"), emulator.ca_bundle)
+    assert run.returncode == 0, run.stderr[-3000:]
+    user_ids = set(run.record_ids("users"))
+    assert any(not user["is_active"] for user in run.records("users")), "deactivated users missing"
+    for card in run.records("cards"):
+        assert card["type"] in ("question", "model", "metric")
+        assert card["creator_id"] in user_ids, "a card's creator has no user row"
+    for dashboard in run.records("dashboards"):
+        assert isinstance(dashboard["dashcards"], list) and "ordered_cards" not in dashboard
+        assert "ordered_tabs" not in dashboard
+    assert any(dashboard["dashcards"] for dashboard in run.records("dashboards"))
+    assert "root" in run.record_ids("collections")
+
+
+@pytest.mark.parametrize("profile", ["v0.50", "v0.57"])
+def test_non_admin_sync_skips_users_with_a_warning_and_syncs_the_rest(emulators, profile):
+    emulator = emulators(profile)
+    run = sync(make_config(emulator, "api_key", viewer="analyst"), emulator.ca_bundle)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.errors == []
+    assert run.records("users") == []
+    warnings = [line for line in run.log_lines("WARN") if "/api/user" in line]
+    assert warnings and "403" in warnings[0]
+    # An API key acts as a user of its own, in its group: it sees what that group sees.
+    for stream in ("cards", "collections", "dashboards", "databases", "native_query_snippets"):
+        assert run.record_ids(stream) == id_order(emulator.expected_ids(stream, "analyst_key")), stream
+    assert emulator.count(path="/api/user", status=403) == 2  # active and deactivated users
+
+
+def test_old_metabase_lets_a_non_admin_list_users(emulators):
+    emulator = emulators("v0.40")
+    run = sync(make_config(emulator, "password", viewer="analyst"), emulator.ca_bundle)
+    assert run.returncode == 0 and run.errors == [], run.stderr[-3000:]
+    assert run.records("users")
+    assert run.record_ids("users") == id_order(emulator.expected_ids("users", "analyst"))
+    # Only listing deactivated users needs an admin there: that part is skipped, with a warning.
+    assert any("/api/user" in line and "403" in line for line in run.log_lines("WARN"))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_session_expiring_mid_sync_costs_one_login_per_expiry_and_loses_nothing(emulators, profile):
+    emulator = emulators(profile)
+    emulator.configure(session_max_requests=3)
+    config = make_config(emulator, "password", num_workers=6)
+    run = sync(config, emulator.ca_bundle)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for stream in STREAMS:
+        assert run.record_ids(stream) == id_order(emulator.expected_ids(stream, "admin")), stream
+    expiries = emulator.expiries
+    assert expiries >= 2
+    assert emulator.count(method="POST", path="/api/session") == 1 + expiries
+
+
+def test_session_token_expiring_without_a_password_fails_with_a_config_error(emulators):
+    emulator = emulators("v0.50")
+    emulator.configure(session_max_requests=3)
+    run = sync(make_config(emulator, "session_token"), emulator.ca_bundle)
+    assert run.returncode != 0
+    assert run.errors and all(error["failure_type"] == "config_error" for error in run.errors)
+    assert "session token is invalid or expired" in run.errors[0]["message"]
+    assert emulator.count(method="POST", path="/api/session") == 0
