@@ -9,7 +9,7 @@ AUTHS = {"v0.40": ["session_token", "password"], "v0.50": ["api_key", "session_t
 DEFAULT_SETTINGS = dict(
     faults=None, latency_ms=0, session_max_requests=None, session_max_seconds=None,
     html_mode=False, password_login_disabled=False, vanishing_dashboard_ids=[],
-    vanishing_collection_ids=[], invalid_json_paths=[],
+    vanishing_collection_ids=[], invalid_json_paths=[], missing_paths=[],
 )
 
 

@@ -12,7 +12,8 @@
 - `emu.configure(...)` / POST /__emulator__/settings: faults (FaultPlan or dict), latency_ms,
   session_max_requests, session_max_seconds, html_mode, password_login_disabled,
   login_throttle_threshold (setting it also resets the throttle), vanishing_dashboard_ids,
-  vanishing_collection_ids, invalid_json_paths (exact paths). Unknown keys raise ValueError.
+  vanishing_collection_ids, invalid_json_paths and missing_paths (exact paths, answering
+  invalid JSON, or 404 as a removed endpoint). Unknown keys raise ValueError.
 - `emu.expected_ids(stream, viewer)`: viewer "admin", "analyst" (the users), "admin_key",
   "analyst_key" (the API keys' hidden users: no personal collection), or any user's email.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.

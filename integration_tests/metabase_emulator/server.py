@@ -41,6 +41,7 @@ DEFAULT_SETTINGS = {
     "vanishing_dashboard_ids": frozenset(),
     "vanishing_collection_ids": frozenset(),
     "invalid_json_paths": frozenset(),
+    "missing_paths": frozenset(),  # as an endpoint removed in this version: 404
 }
 # What Metabase (Jetty + its security middleware) sends on every answer.
 COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
@@ -122,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
                     resp, auth = json_response({"message": repr(e), "via": [], "trace": []}, 500), "none"
                 if path in settings["invalid_json_paths"]:
                     resp = Response(200, INVALID_JSON, JSON, auth=auth)
+                elif path in settings["missing_paths"]:
+                    resp = text_response("API endpoint does not exist.", 404)
             if resp is not None:
                 resp.auth = auth
         entry = {"t": time.time(), "method": self.command, "path": path, "query": query, "auth": auth,
@@ -326,7 +329,7 @@ class Emulator:
                 v = plan
             elif k in ("vanishing_dashboard_ids", "vanishing_collection_ids"):
                 v = frozenset(int(x) for x in (v or ()))
-            elif k == "invalid_json_paths":
+            elif k in ("invalid_json_paths", "missing_paths"):
                 v = frozenset(v or ())
             elif k in ("session_max_requests", "session_max_seconds"):
                 v = None if v is None else (int(v) if k == "session_max_requests" else float(v))
