@@ -26,4 +26,4 @@ bench: setup
 	$(PY) -m integration_tests.bench $(ARGS)
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-pyairbyte

@@ -44,6 +44,7 @@ class EmulatorProcess:
         self.ca_bundle = started["ca_bundle"]
         self.api_key = started["credentials"]["admin_api_key"]
         self.control = requests.Session()
+        self.control.trust_env = False  # else the machine's REQUESTS_CA_BUNDLE beats `verify`
         self.control.verify = self.ca_bundle
 
     def requests_by_kind(self) -> dict:
@@ -67,6 +68,7 @@ def raw_baseline(base_url: str, api_key: str, ca_bundle: str) -> None:
     import orjson
 
     session = requests.Session()
+    session.trust_env = False  # else the machine's REQUESTS_CA_BUNDLE beats `verify`
     session.verify = ca_bundle
     session.headers["X-API-Key"] = api_key
     api = base_url + "/api/"

@@ -6,8 +6,9 @@ import re
 import jsonschema
 import pytest
 
-from integration_tests.conftest import AUTHS, PROFILES, make_config
+from integration_tests.conftest import AUTHS, PROFILES, make_config, start_emulator
 from integration_tests.connector import STREAMS, id_order, run_connector, sync
+from integration_tests.metabase_emulator import Scale
 
 CASES = [(profile, auth) for profile in PROFILES for auth in AUTHS[profile]]
 DASHBOARD_DETAIL = re.compile(r"^/api/dashboard/\d+$")
@@ -108,6 +109,21 @@ def test_old_metabase_lets_a_non_admin_list_users(emulators):
     assert run.record_ids("users") == id_order(emulator.expected_ids("users", "analyst"))
     # Only listing deactivated users needs an admin there: that part is skipped, with a warning.
     assert any("/api/user" in line and "403" in line for line in run.log_lines("WARN"))
+
+
+def test_users_are_paged_through_with_limit_and_offset():
+    emulator = start_emulator("v0.57", scale=Scale(cards=10, users=2600))
+    try:
+        run = sync(make_config(emulator, "api_key"), emulator.ca_bundle, streams=["users"])
+        assert run.returncode == 0 and run.errors == [], run.stderr[-3000:]
+        assert run.record_ids("users") == id_order(emulator.expected_ids("users", "admin"))
+        pages = [r["query"] for r in emulator.requests() if r["path"] == "/api/user"]
+        active_pages = sorted(q for q in pages if "status=deactivated" not in q)
+        active = sum(user["is_active"] for user in run.records("users"))
+        assert active > 2000
+        assert active_pages == sorted(f"offset={n * 1000}&limit=1000" for n in range(active // 1000 + 1))
+    finally:
+        emulator.stop()
 
 
 @pytest.mark.parametrize("profile", PROFILES)
