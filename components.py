@@ -216,6 +216,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         url = self._api_url + "session"
         body = {"username": self._username, "password": self._password}
         for attempt in range(1, self.login_attempts + 1):
+            wait = 2 ** (attempt - 1)
             try:
                 response = requests.post(url, json=body, timeout=(30, 60))
             except requests.exceptions.SSLError as error:
@@ -223,24 +224,17 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
                     f"The TLS certificate of {urlsplit(url).hostname} is not trusted: {error}"
                 )
             except requests.RequestException as error:
-                if attempt == self.login_attempts:
-                    raise AirbyteTracedException(
-                        message=f"Logging in to Metabase at {url} failed: {error}",
-                        failure_type=FailureType.transient_error,
-                    )
-                time.sleep(2 ** (attempt - 1))
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                if attempt == self.login_attempts:
-                    raise AirbyteTracedException(
-                        message=f"Logging in to Metabase at {url} kept failing with HTTP "
-                        f"{response.status_code}; try again later.",
-                        failure_type=FailureType.transient_error,
-                    )
-                time.sleep(_retry_after(response, 2 ** (attempt - 1)))
-                continue
-            return self._session_from(response, url)
-        raise AssertionError("unreachable")
+                failure = str(error)
+            else:
+                if response.status_code != 429 and response.status_code < 500:
+                    return self._session_from(response, url)
+                failure, wait = f"HTTP {response.status_code}", _retry_after(response, wait)
+            if attempt < self.login_attempts:
+                time.sleep(wait)
+        raise AirbyteTracedException(
+            message=f"Logging in to Metabase at {url} kept failing ({failure}); try again later.",
+            failure_type=FailureType.transient_error,
+        )
 
     def _session_from(self, response: requests.Response, url: str) -> str:
         if _is_html(response):

@@ -148,3 +148,21 @@ def test_session_token_expiring_without_a_password_fails_with_a_config_error(emu
     assert run.errors and all(error["failure_type"] == "config_error" for error in run.errors)
     assert "session token is invalid or expired" in run.errors[0]["message"]
     assert emulator.count(method="POST", path="/api/session") == 0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_config_of_airbytes_source_metabase_2_works_unchanged(emulators, profile):
+    emulator = emulators(profile)
+    credentials = emulator.credentials
+    old_config = {  # exactly the keys and URL form of source-metabase 2.x
+        "instance_api_url": emulator.base_url + "/api/",
+        "username": credentials["admin_email"],
+        "password": credentials["admin_password"],
+        "session_token": emulator.mint_session(credentials["admin_email"]),
+    }
+    assert run_connector("check", old_config, ca_bundle=emulator.ca_bundle).connection_status["status"] == "SUCCEEDED"
+    run = sync(old_config, emulator.ca_bundle)
+    assert run.returncode == 0 and run.errors == [], run.stderr[-3000:]
+    for stream in STREAMS:
+        assert run.record_ids(stream) == id_order(emulator.expected_ids(stream, "admin")), stream
+    assert emulator.count(method="POST", path="/api/session") == 0  # the valid token is used as is
