@@ -3,13 +3,16 @@ Metabase's top-level JSON arrays. Everything else lives in manifest.yaml."""
 
 import json
 import logging
+import os
 import socket
+import ssl
 import threading
 import time
 from dataclasses import InitVar, dataclass
 from typing import Any, Iterator, Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
+import certifi
 import ijson
 import requests
 
@@ -71,29 +74,37 @@ def _shared_session(*identity: str) -> _SharedSession:
 
 
 def _check_reachable(api_url: str) -> None:
-    """One TCP connection per process before the first request, so that a wrong host or port
-    fails at once with a plain answer instead of minutes of retries. Skipped behind a proxy."""
+    """One TLS handshake per process before the first request, so that a wrong host or port or
+    an untrusted certificate fails at once with a plain answer instead of minutes of retries.
+    Skipped behind a proxy."""
     parts = urlsplit(api_url)
-    address = (parts.hostname or "", parts.port or 443)
-    if address in _REACHABLE or requests.utils.get_environ_proxies(api_url):
+    host, port = parts.hostname or "", parts.port or 443
+    if (host, port) in _REACHABLE or requests.utils.get_environ_proxies(api_url):
         return
+    # The CA bundle requests itself would use.
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
     try:
-        socket.create_connection(address, timeout=15).close()
+        with socket.create_connection((host, port), timeout=15) as connection:
+            ssl.create_default_context(cafile=ca_bundle).wrap_socket(connection, server_hostname=host).close()
     except socket.gaierror:
+        raise config_error(f"The host {host} of instance_api_url cannot be found (DNS). Check the URL.")
+    except ssl.SSLCertVerificationError as error:
         raise config_error(
-            f"The host {address[0]} of instance_api_url cannot be found (DNS). Check the URL."
+            f"The TLS certificate of {host} is not trusted ({error.verify_message}). If Metabase uses "
+            "a certificate from a private authority, give the connector that authority's "
+            "certificate (REQUESTS_CA_BUNDLE)."
         )
     except socket.timeout:
         raise config_error(
-            f"Nothing answered at {address[0]}:{address[1]} within 15 seconds. Check the host, "
-            "the port and that Metabase accepts connections from this network."
+            f"Nothing answered at {host}:{port} within 15 seconds. Check the host, the port and "
+            "that Metabase accepts connections from this network."
         )
     except OSError as error:
         raise config_error(
-            f"Cannot connect to {address[0]}:{address[1]} ({error.strerror or error}). Check the "
+            f"Cannot connect to {host}:{port} over https ({error.strerror or error}). Check the "
             "host and port of instance_api_url."
         )
-    _REACHABLE.add(address)
+    _REACHABLE.add((host, port))
 
 
 @dataclass
@@ -219,10 +230,6 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             wait = 2 ** (attempt - 1)
             try:
                 response = requests.post(url, json=body, timeout=(30, 60))
-            except requests.exceptions.SSLError as error:
-                raise config_error(
-                    f"The TLS certificate of {urlsplit(url).hostname} is not trusted: {error}"
-                )
             except requests.RequestException as error:
                 failure = str(error)
             else:

@@ -23,6 +23,7 @@ class Row:
     settings: dict = field(default_factory=dict)
     stream: str = "collections"  # the stream read; check reads collections too
     check_fails: bool = True
+    trusted: bool = True  # whether the connector is given the emulator's CA
 
 
 def api(emulator):
@@ -58,6 +59,8 @@ ROWS = [
     Row("wrong host", lambda e: admin(e, instance_api_url="https://metabase.invalid/api/"), "cannot be found"),
     Row("wrong port", lambda e: admin(e, instance_api_url=f"https://127.0.0.1:{closed_port()}/api/"),
         "Cannot connect"),
+    Row("certificate from an authority the connector does not trust", lambda e: admin(e),
+        "certificate of 127.0.0.1 is not trusted", trusted=False),
     Row("not Metabase (the web app, not its API)", lambda e: admin(e, instance_api_url=e.base_url + "/app/"),
         "HTML page"),
     Row("/api twice", lambda e: admin(e, instance_api_url=e.base_url + "/api/api/"), "does not exist (404)"),
@@ -87,15 +90,16 @@ def test_bad_input(emulators, row):
     emulator = emulators(row.profile)
     emulator.configure(**row.settings)
     config = row.config(emulator)
+    ca_bundle = emulator.ca_bundle if row.trusted else None
 
-    check = run_connector("check", config, ca_bundle=emulator.ca_bundle)
+    check = run_connector("check", config, ca_bundle=ca_bundle)
     status, message = check_message(check)
     assert status == ("FAILED" if row.check_fails else "SUCCEEDED"), message
     if row.check_fails:
         assert row.message in message
         assert "Traceback" not in message
 
-    read = sync(config, emulator.ca_bundle, streams=[row.stream])
+    read = sync(config, ca_bundle, streams=[row.stream])
     if row.failure_type is None:
         assert read.returncode == 0 and read.errors == [], read.stderr[-2000:]
         assert any(row.message in log["message"] for log in read.logs)
