@@ -336,9 +336,15 @@ class JsonArrayStreamDecoder(Decoder):
                 first = next(chunks, b"")
             reader = _ChunkReader(chunks, first)
             if first.lstrip()[:1] == b"[":
-                yield from ijson.items(reader, "item", use_float=True)
-            elif first:
-                yield json.loads(b"".join(iter(reader.read, b"")))
+                items = ijson.items(reader, "item", use_float=True)
+            else:
+                items = [json.loads(b"".join(iter(reader.read, b"")))] if first else []
+            for count, item in enumerate(items, 1):
+                yield item
+                # Hand the interpreter lock to the thread that prints records now and then:
+                # otherwise the parsing threads run ahead and thousands of records wait in memory.
+                if count % 8 == 0:
+                    time.sleep(0)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                 ijson.IncompleteJSONError) as error:
             if isinstance(error, ijson.IncompleteJSONError) and "premature EOF" not in str(error):

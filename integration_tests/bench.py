@@ -27,7 +27,8 @@ from integration_tests.connector import _wait4, configured_catalog, discover_cat
 KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
          ("dashboard list", r"^/api/dashboard$"), ("dashboard detail", r"^/api/dashboard/\d+$"),
          ("user", r"^/api/user$"), ("database", r"^/api/database$"),
-         ("snippet", r"^/api/native-query-snippet$"), ("login", r"^/api/session$")]
+         ("snippet", r"^/api/native-query-snippet$"), ("table", r"^/api/table$"),
+         ("group", r"^/api/permissions/group$"), ("login", r"^/api/session$")]
 
 
 class EmulatorProcess:
@@ -95,6 +96,8 @@ def raw_baseline(base_url: str, api_key: str, ca_bundle: str) -> None:
             offset += 1000
         emit(get("database")["data"])
         emit(get("native-query-snippet"))
+        emit(get("table"))
+        emit(get("permissions/group"))
 
 
 def measure_raw(emulator: EmulatorProcess) -> dict:

@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "source-declarative-manifest"
-STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets"]
+STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
+           "permission_groups"]
 
 
 @dataclass

@@ -29,7 +29,7 @@ def test_check_succeeds_in_at_most_two_requests(emulators, profile, auth):
 
 
 @pytest.mark.parametrize("profile, auth", CASES)
-def test_discover_lists_the_six_streams_without_a_request(emulators, profile, auth):
+def test_discover_lists_every_stream_without_a_request(emulators, profile, auth):
     emulator = emulators(profile)
     run = run_connector("discover", make_config(emulator, auth), ca_bundle=emulator.ca_bundle)
     streams = {stream["name"]: stream for stream in run.catalog["streams"]}
@@ -65,8 +65,9 @@ def test_full_sync_emits_every_record_valid_and_with_the_fewest_requests(emulato
     dashboards = len(emulator.expected_ids("dashboards", "admin"))
     assert emulator.count(method="GET", path="/api/dashboard") == 1
     assert sum(1 for r in emulator.requests() if DASHBOARD_DETAIL.match(r["path"])) == dashboards
-    # cards, collections, dashboard list, users (active, deactivated), databases, snippets + details
-    assert len(data_requests(emulator)) == 7 + dashboards
+    # cards, collections, dashboard list, users (active, deactivated), databases, snippets, tables,
+    # permission groups, then one detail call per dashboard
+    assert len(data_requests(emulator)) == 9 + dashboards
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -92,13 +93,15 @@ def test_non_admin_sync_skips_users_with_a_warning_and_syncs_the_rest(emulators,
     run = sync(make_config(emulator, "api_key", viewer="analyst"), emulator.ca_bundle)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.errors == []
-    assert run.records("users") == []
-    warnings = [line for line in run.log_lines("WARN") if "/api/user" in line]
-    assert warnings and "403" in warnings[0]
+    assert run.records("users") == run.records("permission_groups") == []
+    for admin_only in ("/api/user", "/api/permissions/group"):
+        warnings = [line for line in run.log_lines("WARN") if admin_only in line]
+        assert warnings and "403" in warnings[0]
     # An API key acts as a user of its own, in its group: it sees what that group sees.
-    for stream in ("cards", "collections", "dashboards", "databases", "native_query_snippets"):
+    for stream in ("cards", "collections", "dashboards", "databases", "native_query_snippets", "tables"):
         assert run.record_ids(stream) == id_order(emulator.expected_ids(stream, "analyst_key")), stream
     assert emulator.count(path="/api/user", status=403) == 2  # active and deactivated users
+    assert emulator.count(path="/api/permissions/group", status=403) == 1
 
 
 def test_old_metabase_lets_a_non_admin_list_users(emulators):

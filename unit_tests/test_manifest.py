@@ -15,7 +15,8 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
-STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets"]
+STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
+           "permission_groups"]
 CONFIG = {"instance_api_url": "https://metabase.example.com/api/", "api_key": "mb_fake"}
 
 

@@ -24,12 +24,13 @@ import orjson
 
 from .auth import Auth
 from .faults import FaultInjector, FaultPlan
-from .model import CREDENTIALS, Model, Scale
+from .model import CREDENTIALS, GROUP_NAMES, Model, Scale
 from .profiles import get_profile
 from .routes import HTML, JSON, SSO_PAGE, Api, Body, Request, Response, json_response, text_response
 
 CHUNK = 1 << 20
-STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets")
+STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
+           "permission_groups")
 DEFAULT_SETTINGS = {
     "faults": None,
     "latency_ms": 0,
@@ -402,6 +403,10 @@ class Emulator:
             return sorted(d.id for d in m.visible_databases(v))
         if stream == "native_query_snippets":
             return sorted(s.id for s in m.visible_snippets(v))
+        if stream == "tables":
+            return sorted(t.id for db in m.visible_databases(v) for t in db.tables)
+        if stream == "permission_groups":
+            return sorted(GROUP_NAMES) if v.superuser else []  # others get 403
         raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS)))
 
     # -- request log --
