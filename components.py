@@ -44,9 +44,9 @@ HTML_ANSWER = (
 )
 
 
-def config_error(message: str, internal: Optional[str] = None) -> AirbyteTracedException:
+def config_error(message: str) -> AirbyteTracedException:
     return AirbyteTracedException(
-        message=message, internal_message=internal or message, failure_type=FailureType.config_error
+        message=message, internal_message=message, failure_type=FailureType.config_error
     )
 
 
@@ -213,6 +213,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         return EXPIRED_TOKEN
 
     def _warn_forbidden(self, response: requests.Response) -> None:
+        """The manifest skips 403 answers, which the CDK logs at INFO only; the authenticator,
+        which knows whose permissions fell short, says it as a warning, once per endpoint."""
         path = urlsplit(response.url).path
         if path not in self._warned_forbidden:
             self._warned_forbidden.add(path)

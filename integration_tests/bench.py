@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from integration_tests.connector import _wait4, configured_catalog, discover_catalog, run_connector
+from integration_tests.connector import wait_with_usage, configured_catalog, discover_catalog, run_connector
 
 KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
          ("dashboard list", r"^/api/dashboard$"), ("dashboard detail", r"^/api/dashboard/\d+$"),
@@ -107,7 +107,7 @@ def measure_raw(emulator: EmulatorProcess) -> dict:
         [sys.executable, "-m", "integration_tests.bench", "--raw", emulator.base_url, emulator.api_key,
          emulator.ca_bundle], cwd=Path(__file__).resolve().parent.parent,
     )
-    _, status, usage = _wait4(process, 3600)
+    _, status, usage = wait_with_usage(process, 3600)
     wall = time.monotonic() - started
     assert os.waitstatus_to_exitcode(status) == 0, "the raw baseline failed"
     kinds, body = emulator.requests_by_kind()

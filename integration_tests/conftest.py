@@ -1,16 +1,12 @@
 import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
+from integration_tests.metabase_emulator.server import DEFAULT_SETTINGS
 
 PROFILES = ["v0.40", "v0.50", "v0.57"]
 # API keys exist from Metabase 0.49 on.
 AUTHS = {"v0.40": ["session_token", "password"], "v0.50": ["api_key", "session_token", "password"],
          "v0.57": ["api_key", "session_token", "password"]}
-DEFAULT_SETTINGS = dict(
-    faults=None, latency_ms=0, session_max_requests=None, session_max_seconds=None,
-    html_mode=False, password_login_disabled=False, vanishing_dashboard_ids=[],
-    vanishing_collection_ids=[], invalid_json_paths=[], missing_paths=[],
-)
 
 
 def start_emulator(profile, **kwargs):

@@ -113,7 +113,7 @@ def run_connector(
         with open(out_path, "wb") as out, open(Path(tmp) / "stderr", "wb") as err:
             process = subprocess.Popen(args, stdout=out, stderr=err, env=connector_env(ca_bundle), cwd=tmp)
             try:
-                _, status, usage = _wait4(process, timeout)
+                _, status, usage = wait_with_usage(process, timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
                 raise
@@ -122,7 +122,7 @@ def run_connector(
         return Run(command, os.waitstatus_to_exitcode(status), stdout, stderr, usage.ru_maxrss)
 
 
-def _wait4(process: subprocess.Popen, timeout: float):
+def wait_with_usage(process: subprocess.Popen, timeout: float):
     """Waits for the child and returns its own resource usage (peak RSS from the OS)."""
     deadline = time.monotonic() + timeout
     while True:

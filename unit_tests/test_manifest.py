@@ -52,9 +52,7 @@ def test_inline_schema_is_identical_to_the_schema_file(stream):
     on_disk = json.loads((ROOT / "schemas" / f"{stream}.json").read_text())
     assert MANIFEST["schemas"][stream] == on_disk
     declared = next(s for s in MANIFEST["streams"] if s["name"] == stream)
-    assert declared["schema_loader"]["schema"] == {"$ref": f"#/schemas/{stream}"} or declared[
-        "schema_loader"
-    ]["schema"] == f"#/schemas/{stream}"
+    assert declared["schema_loader"]["schema"] == f"#/schemas/{stream}"
     jsonschema.Draft7Validator.check_schema(on_disk)
 
 
