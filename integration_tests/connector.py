@@ -67,6 +67,19 @@ class Run:
     def catalog(self) -> dict:
         return self.of_type("CATALOG")[-1]["catalog"]
 
+    def final_states(self) -> list:
+        """The last STATE message of each stream, as a --state file for the next sync."""
+        last = {}
+        for message in self.of_type("STATE"):
+            last[message["state"]["stream"]["stream_descriptor"]["name"]] = message["state"]
+        return list(last.values())
+
+    def stream_state(self, stream: str) -> Optional[dict]:
+        for state in self.final_states():
+            if state["stream"]["stream_descriptor"]["name"] == stream:
+                return state["stream"]["stream_state"]
+        return None
+
     def stream_statuses(self, stream: str) -> list:
         return [
             m["trace"]["stream_status"]["status"]
@@ -96,17 +109,16 @@ def run_connector(
     debug: bool = False,
     timeout: float = 600,
     stdout_path: Optional[Path] = None,
+    state: Optional[list] = None,
 ) -> Run:
     """Runs one connector command; with stdout_path the output goes there and is not parsed."""
     with tempfile.TemporaryDirectory() as tmp:
         args = [str(CLI), command, "--manifest-path", str(ROOT / "manifest.yaml"),
                 "--components-path", str(ROOT / "components.py")]
-        if config is not None:
-            (Path(tmp) / "config.json").write_text(json.dumps(config))
-            args += ["--config", str(Path(tmp) / "config.json")]
-        if catalog is not None:
-            (Path(tmp) / "catalog.json").write_text(json.dumps(catalog))
-            args += ["--catalog", str(Path(tmp) / "catalog.json")]
+        for option, value in (("config", config), ("catalog", catalog), ("state", state)):
+            if value is not None:
+                (Path(tmp) / f"{option}.json").write_text(json.dumps(value))
+                args += [f"--{option}", str(Path(tmp) / f"{option}.json")]
         if debug:
             args.append("--debug")
         out_path = stdout_path or Path(tmp) / "stdout"
@@ -135,14 +147,18 @@ def wait_with_usage(process: subprocess.Popen, timeout: float):
         time.sleep(0.02)
 
 
-def configured_catalog(catalog: dict, streams: Optional[list] = None) -> dict:
-    return {
-        "streams": [
-            {"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
-            for stream in catalog["streams"]
-            if streams is None or stream["name"] in streams
-        ]
-    }
+def configured_catalog(catalog: dict, streams: Optional[list] = None, incremental: bool = False) -> dict:
+    """Every stream (or those named) in full refresh; with incremental=True, the streams that
+    offer it as Incremental | Append + Deduped on their source-defined cursor and key."""
+
+    def configured(stream: dict) -> dict:
+        if incremental and "incremental" in stream["supported_sync_modes"]:
+            return {"stream": stream, "sync_mode": "incremental", "destination_sync_mode": "append_dedup",
+                    "cursor_field": stream["default_cursor_field"],
+                    "primary_key": stream["source_defined_primary_key"]}
+        return {"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+
+    return {"streams": [configured(s) for s in catalog["streams"] if streams is None or s["name"] in streams]}
 
 
 _DISCOVERED: dict = {}
@@ -157,9 +173,11 @@ def discover_catalog() -> dict:
     return _DISCOVERED["catalog"]
 
 
-def sync(config: dict, ca_bundle: Optional[str] = None, streams: Optional[list] = None, **kwargs: Any) -> Run:
-    """Read every stream (or those named) in full refresh, with the discovered catalog."""
-    catalog = configured_catalog(discover_catalog(), streams)
+def sync(config: dict, ca_bundle: Optional[str] = None, streams: Optional[list] = None,
+         incremental: bool = False, **kwargs: Any) -> Run:
+    """Read every stream (or those named) with the discovered catalog: in full refresh, or with
+    incremental=True incrementally where a stream offers it (pass state=... to resume)."""
+    catalog = configured_catalog(discover_catalog(), streams, incremental)
     run = run_connector("read", config, catalog, ca_bundle=ca_bundle, **kwargs)
     run.configured_catalog = catalog  # with the discovered schemas, to validate records against
     return run

@@ -35,7 +35,6 @@ def test_discover_lists_every_stream_without_a_request(emulators, profile, auth)
     streams = {stream["name"]: stream for stream in run.catalog["streams"]}
     assert sorted(streams) == sorted(STREAMS)
     for stream in streams.values():
-        assert stream["supported_sync_modes"] == ["full_refresh"]
         assert stream["source_defined_primary_key"] == [["id"]]
     assert emulator.requests() == []
 
@@ -169,3 +168,21 @@ def test_a_config_of_airbytes_source_metabase_2_works_unchanged(emulators, profi
     for stream in STREAMS:
         assert run.record_ids(stream) == id_order(emulator.expected_ids(stream, "admin")), stream
     assert emulator.count(method="POST", path="/api/session") == 0  # the valid token is used as is
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_database_connection_details_are_synced_only_when_asked_for(emulators, profile):
+    emulator = emulators(profile)
+    streams = ["databases", "tables"]
+    default = sync(make_config(emulator, "password"), emulator.ca_bundle, streams=streams)
+    assert default.returncode == 0 and default.errors == [], default.stderr[-3000:]
+    assert default.records("databases") and default.records("tables")
+    assert all(db.get("details") is None for db in default.records("databases"))
+    assert all(table["db"].get("details") is None for table in default.records("tables"))
+    assert "metabase_ro" not in default.stdout  # a user name from the emulator's connection details
+
+    asked = sync(make_config(emulator, "password", include_database_details=True), emulator.ca_bundle, streams=streams)
+    assert asked.returncode == 0 and asked.errors == [], asked.stderr[-3000:]
+    hosts = {db["id"]: db["details"].get("host") for db in asked.records("databases") if db.get("details")}
+    assert any(hosts.values()), "the emulator's admin should see connection details"
+    assert all(table["db"].get("details") for table in asked.records("tables") if table["db_id"] in hosts)

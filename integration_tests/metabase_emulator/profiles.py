@@ -467,9 +467,10 @@ class Render:
             d.update(router_database_id=None, provider_name=None)
         return d
 
-    def table(self, t) -> dict:
+    def table(self, t, admin: bool = False) -> dict:
+        # The nested database carries `details` for those who may edit it, as GET /api/database.
         d = {"description": t.description, "entity_type": t.entity_type, "schema": t.schema,
-             "db": self.database(self.m.databases[t.db_id], admin=False), "show_in_getting_started": False,
+             "db": self.database(self.m.databases[t.db_id], admin=admin), "show_in_getting_started": False,
              "name": t.name, "caveats": None, "updated_at": self.ts(t.updated_at, t.id), "active": True, "id": t.id,
              "db_id": t.db_id, "visibility_type": None, "field_order": "database", "initial_sync_status": "complete",
              "display_name": t.display_name, "created_at": self.ts(t.created_at, t.id), "points_of_interest": None}

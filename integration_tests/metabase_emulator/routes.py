@@ -520,7 +520,7 @@ class Api:
         return json_response(self.r.snippet(s))
 
     def table_list(self, req):
-        return self.cached(req, lambda: [self.r.table(t) for t in sorted(
+        return self.cached(req, lambda: [self.r.table(t, req.viewer.superuser) for t in sorted(
             (t for db in self.m.visible_databases(req.viewer) for t in db.tables), key=lambda t: (t.name, t.id))])
 
     def group_list(self, req):
