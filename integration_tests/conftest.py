@@ -46,3 +46,16 @@ def make_config(emulator, auth, viewer="admin", **options):
         config["username"] = credentials[f"{viewer}_email"]
         config["password"] = credentials[f"{viewer}_password"]
     return config
+
+
+def acceptance_configs(emulator) -> dict:
+    """The configs acceptance-test-config.yml names (integration_tests/secrets/NAME.json)."""
+    api_key = make_config(emulator, "api_key")
+    return {
+        "api_key": api_key,
+        "password": make_config(emulator, "password"),
+        "invalid_api_key": {**api_key, "api_key": "mb_NotAKeyThisMetabaseEverIssued0000000000="},
+        "wrong_password": {**make_config(emulator, "password", viewer="analyst"),
+                           "password": "not-the-analysts-password"},
+        "http_url": {**api_key, "instance_api_url": "http" + api_key["instance_api_url"][5:]},
+    }

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -181,3 +182,22 @@ def sync(config: dict, ca_bundle: Optional[str] = None, streams: Optional[list] 
     run = run_connector("read", config, catalog, ca_bundle=ca_bundle, **kwargs)
     run.configured_catalog = catalog  # with the discovered schemas, to validate records against
     return run
+
+
+def instant(value):
+    """A Metabase timestamp as an aware datetime (zone-less H2 values are UTC); None if it is
+    not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def cursor(stream_state):
+    """The cursor value in a stream's state (partitioned streams keep it under `state`)."""
+    if stream_state is None:
+        return None
+    return instant((stream_state.get("state") or stream_state).get("updated_at"))

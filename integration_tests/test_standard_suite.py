@@ -20,7 +20,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests._job_runner import run_test_job
-from integration_tests.conftest import make_config
+from integration_tests.conftest import acceptance_configs
 from integration_tests.connector import STREAMS, connector_env
 
 SECRETS = Path(__file__).resolve().parent / "secrets"
@@ -51,18 +51,6 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("scenario", scenarios, ids=[s.id for s in scenarios])
 
 
-def configs(emulator) -> dict:
-    api_key = make_config(emulator, "api_key")
-    return {
-        "api_key": api_key,
-        "password": make_config(emulator, "password"),
-        "invalid_api_key": {**api_key, "api_key": "mb_NotAKeyThisMetabaseEverIssued0000000000="},
-        "wrong_password": {**make_config(emulator, "password", viewer="analyst"),
-                           "password": "not-the-analysts-password"},
-        "http_url": {**api_key, "instance_api_url": "http" + api_key["instance_api_url"][5:]},
-    }
-
-
 @pytest.fixture(scope="module", autouse=True)
 def emulator(emulators):
     """A v0.50 emulator, its configs written where acceptance-test-config.yml points, and this
@@ -71,7 +59,7 @@ def emulator(emulators):
     made_secrets = not SECRETS.exists()
     SECRETS.mkdir(exist_ok=True)
     written = []
-    for name, config in configs(emulator).items():
+    for name, config in acceptance_configs(emulator).items():
         written.append(SECRETS / f"{name}.json")
         written[-1].write_text(json.dumps(config))
     saved_env, saved_modules = dict(os.environ), {m: sys.modules.get(m) for m in COMPONENT_MODULES}
