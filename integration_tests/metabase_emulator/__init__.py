@@ -5,7 +5,9 @@
         requests.get(emu.base_url + "/api/card", verify=emu.ca_bundle,
                      headers={"X-API-Key": emu.credentials["admin_api_key"]})
 
-- Profiles "v0.40", "v0.50", "v0.57" differ as those Metabase versions do (profiles.py).
+- Profiles "v0.40", "v0.50", "v0.52", "v0.57" differ as those Metabase versions do (profiles.py);
+  v0.52 is v0.50 plus metabase#53687: every view of a card or dashboard (GET /api/card/:id and
+  /api/dashboard/:id included) moves its updated_at.
 - Content is generated from (seed, Scale): same inputs, byte-identical answers (model.py).
 - Auth as Metabase: sessions (header or cookie, UUIDs), API keys (v0.49+), login throttling,
   expiry after `session_max_requests` requests or `session_max_seconds` (auth.py).
@@ -13,13 +15,26 @@
   session_max_requests, session_max_seconds, html_mode, password_login_disabled,
   login_throttle_threshold (setting it also resets the throttle), vanishing_dashboard_ids,
   vanishing_collection_ids, invalid_json_paths and missing_paths (exact paths, answering
-  invalid JSON, or 404 as a removed endpoint). Unknown keys raise ValueError.
+  invalid JSON, or 404 as a removed endpoint), timestamp_offsets (some rows' timestamps sent
+  with +00:00 / -05:00: the same instant), null_updated_at_ids and garbage_updated_at_ids
+  ({stream: [ids]}: updated_at null or unparsable on those rows). Unknown keys raise ValueError.
+  Whatever the settings, rows are stored with µs, ms or whole-second precision (by id).
+- Changes between syncs, stamping updated_at where Metabase does and nowhere else, with a
+  deterministic change clock (a day after the generated history, +1.000237 s per change)
+  (changes.py): `emu.edit(stream, ids, at=None)`, `archive`/`unarchive(stream, ids, at=None)`,
+  `add(stream, count=1, at=None, **where)`, `delete(stream, ids)` (hard, stamps nothing),
+  `view(stream, ids, at=None)`, `deactivate`/`reactivate(ids, at=None)`, each returning the ids
+  changed; `emu.updated_at(stream, id)` is the value as sent. Streams: cards, dashboards,
+  dashboard_cards, users, native_query_snippets, databases, tables (collections: edit only).
+  Same over HTTP: POST /__emulator__/changes {"action": "edit"|"archive"|"unarchive"|"add"|
+  "delete"|"view"|"deactivate"|"reactivate", "stream": ..., "ids": [...], "count": n, "at": ...}
+  -> {"ids": [...]}; bad input -> 400 {"error": ...}.
 - `emu.expected_ids(stream, viewer)`: viewer "admin", "analyst" (the users), "admin_key",
   "analyst_key" (the API keys' hidden users: no personal collection), or any user's email.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
 
-Layout: model.py (content), profiles.py (versions), auth.py, faults.py, routes.py,
-server.py (HTTPS server, request log, the Emulator object), __main__.py (command line).
+Layout: model.py (content), changes.py (changes to it), profiles.py (versions), auth.py, faults.py,
+routes.py, server.py (HTTPS server, request log, the Emulator object), __main__.py (command line).
 """
 
 from .faults import FaultPlan

@@ -75,13 +75,15 @@ def main(argv=None) -> int:
               "  admin:     %s / %s%s\n"
               "  try:       curl --cacert %s %s %s/api/card | head -c 300\n"
               "  log:       curl --cacert %s %s/__emulator__/requests\n"
+              "  change:    curl --cacert %s -X POST %s/__emulator__/changes -d '{\"action\": \"edit\", "
+              "\"stream\": \"cards\", \"ids\": [1]}'\n"
               "%s"
               "Stop with Ctrl-C." % (
                   args.profile, args.seed, scale, started, emu.base_url, emu.ca_bundle, creds["admin_email"],
                   creds["admin_password"], "\n  API key:   " + key if emu.profile.api_keys else "",
                   emu.ca_bundle, "-H 'X-API-Key: %s'" % key if emu.profile.api_keys else
                   "-H \"X-Metabase-Session: %s\"" % emu.mint_session(creds["admin_email"]), emu.base_url,
-                  emu.ca_bundle, emu.base_url,
+                  emu.ca_bundle, emu.base_url, emu.ca_bundle, emu.base_url,
                   "  config:    %s (%s)\n" % (args.config_out, auth) if args.config_out else ""), flush=True)
     except OSError:  # whoever started us stopped reading stdout: keep serving
         pass

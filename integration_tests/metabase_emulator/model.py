@@ -190,6 +190,7 @@ class Card:
     visualization_settings: dict = dc_field(default_factory=dict)
     parameters: list = dc_field(default_factory=list)
     cache_ttl: int | None = None
+    last_used_at: int | None = None  # None: derived from last_query_start/updated_at (see Render)
 
 
 @dataclass(slots=True)
@@ -228,6 +229,7 @@ class Dashboard:
     dashcards: list = dc_field(default_factory=list)
     view_count: int = 0
     width: str = "fixed"
+    last_viewed_at: int | None = None  # None: derived from updated_at (see Render)
     auto_apply_filters: bool = True
 
 

@@ -6,7 +6,7 @@ modelled; a profile is a bundle of flags, and `Render` turns rows into wire dict
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -33,6 +33,7 @@ class Profile:
     legacy_rows: bool  # some rows without entity_id, some H2 zone-less timestamps
     throttle_status: int  # status of a throttled login
     sso_source: bool  # users carry sso_source instead of google_auth/ldap_auth
+    view_bumps_updated_at: bool = False  # a card/dashboard view moves updated_at (v0.52, metabase#53687)
 
 
 PROFILES = {
@@ -52,6 +53,11 @@ PROFILES = {
                      remote_sync=True, dashboard_questions=True, legacy_rows=False,
                      throttle_status=401, sso_source=True),
 }
+# 0.52 as 0.50, plus its bug: every view of a card or dashboard bumped updated_at (fixed later)
+PROFILES["v0.52"] = replace(PROFILES["v0.50"], name="v0.52", tag="v0.52.11", hash="3f7c1d2", date="2025-02-10",
+                            view_bumps_updated_at=True)
+PROFILES = dict(sorted(PROFILES.items()))
+GARBAGE_UPDATED_AT = "0000-00-00T00:00:00"  # a MySQL zero date: no parser takes it
 
 
 def get_profile(name: str) -> Profile:
@@ -72,11 +78,41 @@ class Render:
         self._creators: dict = {}
         self._coll_rows: dict = {}
         self._authors = None
+        # how timestamps go on the wire (Emulator settings; changing them re-renders everything)
+        self.offsets = False
+        self.null_updated: dict = {}  # stream -> ids whose updated_at is null
+        self.garbage_updated: dict = {}  # stream -> ids whose updated_at is unparsable
 
     # -- small pieces --
     def ts(self, us, row_id: int = 1):
+        """A timestamp as Metabase sends it; the form depends on the row, so one answer mixes them."""
+        if us is None:
+            return None
+        # the app database's precision: some rows in milliseconds, some in whole seconds, the rest µs
+        if row_id % 3 == 0:
+            us -= us % 1000
+        elif row_id % 7 == 5:
+            us -= us % 1_000_000
         # v0.40-era instances on H2 send some timestamps without a zone
-        return iso(us, not (self.p.legacy_rows and row_id % 4 == 0))
+        if self.p.legacy_rows and row_id % 4 == 0:
+            return iso(us, False)
+        # a JVM in another zone sends the same instant with an offset
+        if self.offsets and row_id % 5 == 1:
+            return iso(us, False) + "+00:00"
+        if self.offsets and row_id % 5 == 2:
+            return iso(us - 5 * 3600 * 10**6, False) + "-05:00"
+        return iso(us)
+
+    def uts(self, stream: str, us, row_id: int):
+        """A row's updated_at: ts(), or null / unparsable on the rows the settings name."""
+        if row_id in self.null_updated.get(stream, ()):
+            return None
+        if row_id in self.garbage_updated.get(stream, ()):
+            return GARBAGE_UPDATED_AT
+        return self.ts(us, row_id)
+
+    def last_used(self, c):
+        return c.last_used_at if c.last_used_at is not None else (c.last_query_start or c.updated_at)
 
     def eid(self, entity_id: str, row_id: int):
         return None if self.p.legacy_rows and row_id % 5 == 0 else entity_id
@@ -257,9 +293,9 @@ class Render:
              "result_metadata": self.result_metadata(c), "creator": self.creator(c.creator_id),
              "database_id": c.database_id, "enable_embedding": False, "collection_id": c.collection_id,
              "query_type": c.query_type, "name": c.name, "last_query_start": self.ts(c.last_query_start, c.id),
-             "dashboard_count": c.dashboard_count, "last_used_at": self.ts(c.last_query_start or c.updated_at, c.id),
+             "dashboard_count": c.dashboard_count, "last_used_at": self.ts(self.last_used(c), c.id),
              "average_query_time": c.average_query_time, "creator_id": c.creator_id,
-             "updated_at": self.ts(c.updated_at, c.id), "made_public_by_id": None, "embedding_params": None,
+             "updated_at": self.uts("cards", c.updated_at, c.id), "made_public_by_id": None, "embedding_params": None,
              "cache_ttl": c.cache_ttl, "dataset_query": self.mbql5(c) if p.mbql5 else self.mbql4(c), "id": c.id,
              "parameter_mappings": [], "display": c.display, "entity_id": self.eid(c.entity_id, c.id),
              "collection_preview": True, "visualization_settings": c.visualization_settings,
@@ -323,7 +359,7 @@ class Render:
                      collection_preview=True, fully_parameterized=not row.parameters)
             if p.trash:
                 d.update(dashboard_count=row.dashboard_count,
-                         last_used_at=self.ts(row.last_query_start or row.updated_at, row.id))
+                         last_used_at=self.ts(self.last_used(row), row.id))
             if p.dashboard_questions:
                 dash = self.m.dashboards.get(row.dashboard_id) if row.dashboard_id else None
                 d.update(dashboard_id=row.dashboard_id,
@@ -349,7 +385,7 @@ class Render:
         out = {"description": d.description, "archived": d.archived, "collection_position": d.collection_position,
                "creator": self.creator(d.creator_id), "enable_embedding": False, "collection_id": d.collection_id,
                "show_in_getting_started": False, "name": d.name, "caveats": None, "creator_id": d.creator_id,
-               "updated_at": self.ts(d.updated_at, d.id), "made_public_by_id": None, "embedding_params": None,
+               "updated_at": self.uts("dashboards", d.updated_at, d.id), "made_public_by_id": None, "embedding_params": None,
                "cache_ttl": None, "id": d.id, "position": None, "entity_id": self.eid(d.entity_id, d.id),
                "parameters": d.parameters, "created_at": self.ts(d.created_at, d.id), "public_uuid": None,
                "points_of_interest": None}
@@ -360,7 +396,7 @@ class Render:
             out.update(width=d.width, auto_apply_filters=d.auto_apply_filters)
         if p.trash:
             out.update(archived_directly=d.archived_directly, view_count=d.view_count,
-                       last_viewed_at=self.ts(d.updated_at + 10**9, d.id), initially_published_at=None)
+                       last_viewed_at=self.ts(d.updated_at + 10**9 if d.last_viewed_at is None else d.last_viewed_at, d.id), initially_published_at=None)
         if p.remote_sync:
             out["is_remote_synced"] = False
         return out
@@ -386,10 +422,15 @@ class Render:
 
         dashcards = []
         for dc in d.dashcards:
+            card = self.m.cards.get(dc.card_id) if dc.card_id else None
+            if card is not None and card.archived and not (
+                    self.p.dashboard_questions and card.dashboard_id == d.id and not card.archived_directly):
+                continue  # Metabase's join keeps only unarchived cards (and its own dashboard's questions)
             x = {"id": dc.id, "dashboard_id": d.id, "card_id": dc.card_id, "row": dc.row, "col": dc.col,
-                 "created_at": self.ts(dc.created_at, dc.id), "updated_at": self.ts(dc.updated_at, dc.id),
+                 "created_at": self.ts(dc.created_at, dc.id), "updated_at": self.uts("dashboard_cards", dc.updated_at, dc.id),
                  "card": embedded(dc.card_id) if dc.card_id else {"query_average_duration": None},
-                 "series": [embedded(s) for s in dc.series if self.m.can_read(viewer, self.m.cards[s].collection_id)],
+                 "series": [embedded(s) for s in dc.series if not self.m.cards[s].archived
+                            and self.m.can_read(viewer, self.m.cards[s].collection_id)],
                  "parameter_mappings": [{"parameter_id": pid, "card_id": dc.card_id, "target": [
                      "dimension", ["field", fid, None]]} for pid, fid in dc.mappings],
                  "visualization_settings": dc.virtual or {}}
@@ -407,7 +448,7 @@ class Render:
         out[p.dashcards_key] = dashcards
         if p.tabs:
             out["tabs"] = [{"id": tid, "dashboard_id": d.id, "entity_id": eid, "name": name, "position": i,
-                            "created_at": self.ts(d.created_at), "updated_at": self.ts(d.updated_at)}
+                            "created_at": self.ts(d.created_at), "updated_at": self.ts(d.created_at)}
                            for i, (tid, name, eid) in enumerate(d.tabs)]
         return out
 
@@ -418,7 +459,7 @@ class Render:
                     "common_name": u.common_name}
         d = {"email": u.email, "first_name": u.first_name, "locale": u.locale,
              "last_login": self.ts(u.last_login, u.id), "is_active": u.is_active, "is_qbnewb": u.is_qbnewb,
-             "updated_at": self.ts(u.updated_at, u.id), "group_ids": list(u.group_ids),
+             "updated_at": self.uts("users", u.updated_at, u.id), "group_ids": list(u.group_ids),
              "is_superuser": u.is_superuser, "login_attributes": None, "id": u.id, "last_name": u.last_name,
              "date_joined": self.ts(u.date_joined, u.id), "personal_collection_id": u.personal_collection_id,
              "common_name": u.common_name}
@@ -453,7 +494,7 @@ class Render:
              "features": features, "cache_field_values_schedule": "0 0 0 * * ? *", "timezone": db.timezone,
              "auto_run_queries": True, "metadata_sync_schedule": "0 %d * * * ? *" % (db.id * 7 % 60), "name": db.name,
              "settings": None, "caveats": None, "creator_id": db.creator_id, "is_full_sync": True,
-             "updated_at": self.ts(db.updated_at, db.id), "native_permissions": "write", "cache_ttl": None,
+             "updated_at": self.uts("databases", db.updated_at, db.id), "native_permissions": "write", "cache_ttl": None,
              "is_sample": db.is_sample, "id": db.id, "is_on_demand": False, "engine": db.engine,
              "initial_sync_status": "complete", "refingerprint": None, "created_at": self.ts(db.created_at, db.id),
              "points_of_interest": None}
@@ -471,7 +512,7 @@ class Render:
         # The nested database carries `details` for those who may edit it, as GET /api/database.
         d = {"description": t.description, "entity_type": t.entity_type, "schema": t.schema,
              "db": self.database(self.m.databases[t.db_id], admin=admin), "show_in_getting_started": False,
-             "name": t.name, "caveats": None, "updated_at": self.ts(t.updated_at, t.id), "active": True, "id": t.id,
+             "name": t.name, "caveats": None, "updated_at": self.uts("tables", t.updated_at, t.id), "active": True, "id": t.id,
              "db_id": t.db_id, "visibility_type": None, "field_order": "database", "initial_sync_status": "complete",
              "display_name": t.display_name, "created_at": self.ts(t.created_at, t.id), "points_of_interest": None}
         if self.p.trash:
@@ -481,7 +522,7 @@ class Render:
     def snippet(self, s) -> dict:
         d = {"description": s.description, "archived": s.archived, "creator_id": s.creator_id,
              "collection_id": s.collection_id, "name": s.name, "creator": self.creator(s.creator_id),
-             "updated_at": self.ts(s.updated_at, s.id), "id": s.id, "entity_id": self.eid(s.entity_id, s.id),
+             "updated_at": self.uts("native_query_snippets", s.updated_at, s.id), "id": s.id, "entity_id": self.eid(s.entity_id, s.id),
              "content": s.content, "created_at": self.ts(s.created_at, s.id)}
         if self.p.remote_sync:
             d.update(template_tags={}, is_remote_synced=False)

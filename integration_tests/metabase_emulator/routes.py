@@ -3,6 +3,8 @@
 `GET /api/card` can be hundreds of MB, so every card's JSON is rendered once into one
 arena (sorted as Metabase sorts: lower(name)); a card list body is then a list of slices of
 that arena, never a copy. Other list bodies are cached per (route, query, user).
+A change (changes.py) marks the cards it touched: the arena is rebuilt at the next read,
+re-rendering only those and copying the others' bytes; the cache is emptied.
 """
 
 from __future__ import annotations
@@ -123,6 +125,13 @@ class LRU:
         self.used = 0
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        self.generation = 0  # bumped by clear(): a body built before a change is not kept
+
+    def clear(self):
+        with self.lock:
+            self.items.clear()
+            self.used = 0
+            self.generation += 1
 
     @staticmethod
     def cost(body) -> int:
@@ -135,9 +144,9 @@ class LRU:
                 self.items.move_to_end(key)
             return body
 
-    def put(self, key, body):
+    def put(self, key, body, generation=None):
         with self.lock:
-            if key in self.items:
+            if key in self.items or (generation is not None and generation != self.generation):
                 return
             self.items[key] = body
             self.used += self.cost(body)
@@ -150,6 +159,17 @@ def _name_key(row):
     return ((row.name or "").lower(), row.id)
 
 
+class CardArena:
+    """Every card's JSON in one buffer, in list order; replaced whole, never changed in place."""
+    __slots__ = ("buf", "view", "starts", "splits", "ends", "pos")
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.view = None
+        self.starts, self.splits, self.ends = array("q"), array("q"), array("q")
+        self.pos = {}
+
+
 class Api:
     def __init__(self, model: Model, profile: Profile, auth, settings):
         self.m = model
@@ -158,47 +178,87 @@ class Api:
         self.settings = settings
         self.r = Render(profile, model)
         self.cache = LRU(128 << 20)
-        self._build_card_arena()
+        self.on_view = None  # set by the Emulator: called with (stream, id) after a detail GET
+        self._arena_lock = threading.Lock()
+        self._stale = set()  # ids of cards whose JSON changed since the arena was built
+        self.stamp_settings()
+        self._arena = self._build_card_arena(None)
         self.routes = self._routes()
 
     # -- the card arena --
-    def _build_card_arena(self):
-        order = sorted(self.m.cards.values(), key=_name_key)
-        arena = bytearray()
-        self.starts, self.ends, self.splits = array("q"), array("q"), array("q")
-        self.pos = {}
-        for i, c in enumerate(order):
+    def _build_card_arena(self, stale) -> CardArena:
+        """All cards in list order; those in `stale` (all if None) rendered anew, the others'
+        bytes copied from the current arena."""
+        old = None if stale is None else self._arena
+        new = CardArena()
+        arena = new.buf
+        for i, c in enumerate(sorted(self.m.cards.values(), key=_name_key)):
             if i:
                 arena += b","
-            # The hydrated keys go last, so that a dashcard's copy of the card (which has
-            # none of them) is a prefix of these bytes: no parsing when serving dashboards.
-            d = self.r.card(c)
-            tail = {k: d.pop(k) for k in HYDRATED if k in d}
-            head = orjson.dumps(d)
-            self.starts.append(len(arena))
-            arena += head[:-1]
-            self.splits.append(len(arena))
-            arena += b"," + orjson.dumps(tail)[1:]
-            self.ends.append(len(arena))
-            self.pos[c.id] = i
-        self._arena = arena
-        self.arena = memoryview(arena)
+            j = old.pos.get(c.id) if old is not None and c.id not in stale else None
+            new.starts.append(len(arena))
+            if j is not None:
+                arena += old.view[old.starts[j]:old.splits[j]]
+                new.splits.append(len(arena))
+                arena += old.view[old.splits[j]:old.ends[j]]
+            else:
+                # The hydrated keys go last, so that a dashcard's copy of the card (which has
+                # none of them) is a prefix of these bytes: no parsing when serving dashboards.
+                d = self.r.card(c)
+                tail = {k: d.pop(k) for k in HYDRATED if k in d}
+                arena += orjson.dumps(d)[:-1]
+                new.splits.append(len(arena))
+                arena += b"," + orjson.dumps(tail)[1:]
+            new.ends.append(len(arena))
+            new.pos[c.id] = i
+        new.view = memoryview(arena)
+        return new
+
+    def cards_changed(self, ids):
+        """Mark cards whose JSON changed (None: all of them, e.g. another timestamp form)."""
+        with self._arena_lock:
+            self._stale = None if ids is None or self._stale is None else self._stale | set(ids)
+
+    def stamp_settings(self):
+        """Hand the timestamp settings to the renderer (then rerender() if anything was rendered)."""
+        s = self.settings()
+        self.r.offsets = s.get("timestamp_offsets", False)
+        self.r.null_updated = s.get("null_updated_at_ids", {})
+        self.r.garbage_updated = s.get("garbage_updated_at_ids", {})
+
+    def rerender(self):
+        """After a change of how things render: forget every memo, re-render every card."""
+        self.r._creators, self.r._coll_rows, self.r._authors = {}, {}, None
+        self.cards_changed(None)
+        self.cache.clear()
+
+    @property
+    def arena(self) -> CardArena:
+        if self._stale != set():  # rebuilt lazily, so a burst of changes costs one rebuild
+            with self._arena_lock:
+                if self._stale != set():
+                    self._arena = self._build_card_arena(self._stale)
+                    self._stale = set()
+        return self._arena
 
     def card_bytes(self, cid: int) -> bytes:
-        i = self.pos[cid]
-        return bytes(self.arena[self.starts[i]:self.ends[i]])
+        a = self.arena
+        i = a.pos[cid]
+        return bytes(a.view[a.starts[i]:a.ends[i]])
 
     def card_dict(self, cid: int) -> dict:
         return orjson.loads(self.card_bytes(cid))
 
     def dashcard_card(self, cid: int, extra: bytes) -> orjson.Fragment:
         """The card as a dashcard embeds it: without the hydrated keys, plus `extra`."""
-        i = self.pos[cid]
-        return orjson.Fragment(b"".join((self.arena[self.starts[i]:self.splits[i]], extra, b"}")))
+        a = self.arena
+        i = a.pos[cid]
+        return orjson.Fragment(b"".join((a.view[a.starts[i]:a.splits[i]], extra, b"}")))
 
     def card_list_body(self, cards) -> Body:
         """`[` + runs of adjacent cards (arena slices, commas included) + `]`."""
-        pos = sorted(self.pos[c.id] for c in cards)
+        a = self.arena
+        pos = sorted(a.pos[c.id] for c in cards if c.id in a.pos)  # (a card deleted meanwhile is gone)
         pieces = [b"["]
         i = 0
         while i < len(pos):
@@ -207,7 +267,7 @@ class Api:
                 j += 1
             if i:
                 pieces.append(b",")
-            pieces.append(self.arena[self.starts[pos[i]]:self.ends[pos[j]]])
+            pieces.append(a.view[a.starts[pos[i]]:a.ends[pos[j]]])
             i = j + 1
         pieces.append(b"]")
         return Body(pieces)
@@ -270,10 +330,11 @@ class Api:
         key = (req.path.rstrip("/"), req.query, req.user.id)
         body = self.cache.get(key)
         if body is None:
+            generation = self.cache.generation
             body = build()
             if not isinstance(body, Body):
                 body = orjson.dumps(body)
-            self.cache.put(key, body)
+            self.cache.put(key, body, generation)
         return Response(200, body, JSON)
 
     # -- session, health --
@@ -373,7 +434,10 @@ class Api:
         if not self.m.can_read(req.viewer, c.collection_id):
             raise HttpError(403, FORBIDDEN)
         d = self.r.card_detail(self.card_dict(c.id), c, req.viewer, req.flag("legacy-mbql"))
-        return json_response(d)
+        resp = json_response(d)
+        if self.p.view_bumps_updated_at and self.on_view:
+            self.on_view("cards", c.id)  # after the answer is built, as Metabase's view event
+        return resp
 
     # -- collections --
     def _collection(self, req, cid):
@@ -475,7 +539,10 @@ class Api:
         if not self.m.can_read(req.viewer, d.collection_id):
             raise HttpError(403, FORBIDDEN)
         # not cached: with the cards spliced in as bytes this costs a fraction of a millisecond
-        return json_response(self.r.dashboard_detail(d, req.viewer, self.dashcard_card))
+        resp = json_response(self.r.dashboard_detail(d, req.viewer, self.dashcard_card))
+        if self.p.view_bumps_updated_at and self.on_view:
+            self.on_view("dashboards", d.id)  # after the answer is built, as Metabase's view event
+        return resp
 
     # -- databases, tables, snippets, groups, activity --
     def database_list(self, req):

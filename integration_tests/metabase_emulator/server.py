@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 
 from .auth import Auth
+from .changes import Changes
 from .faults import FaultInjector, FaultPlan
 from .model import CREDENTIALS, GROUP_NAMES, Model, Scale
 from .profiles import get_profile
@@ -43,7 +44,14 @@ DEFAULT_SETTINGS = {
     "vanishing_collection_ids": frozenset(),
     "invalid_json_paths": frozenset(),
     "missing_paths": frozenset(),  # as an endpoint removed in this version: 404
+    # how timestamps go on the wire (changing one re-renders everything)
+    "timestamp_offsets": False,  # some rows' timestamps with +00:00 / -05:00 instead of Z
+    "null_updated_at_ids": {},  # {stream: [ids]}: these rows send "updated_at": null
+    "garbage_updated_at_ids": {},  # {stream: [ids]}: these rows send an unparsable updated_at
 }
+STAMP_SETTINGS = ("timestamp_offsets", "null_updated_at_ids", "garbage_updated_at_ids")
+UPDATED_AT_STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "databases", "tables",
+                      "native_query_snippets")
 # What Metabase (Jetty + its security middleware) sends on every answer.
 COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
                   b"Strict-Transport-Security: max-age=31536000\r\n"
@@ -263,14 +271,15 @@ class Emulator:
         self._settings = dict(DEFAULT_SETTINGS)
         self._faults = FaultInjector(None)
         self.auth = Auth(self.model, self.profile, lambda: self._settings)
-        self.api = Api(self.model, self.profile, self.auth, lambda: self._settings)
         self._log: list = []
         self._log_lock = threading.Lock()
         self._server = None
         self._thread = None
         self._tmpdir = None
         self.ca_bundle = None
-        self.configure(**settings)
+        self.configure(**settings)  # before the routes render anything, with these settings
+        self.api = Api(self.model, self.profile, self.auth, lambda: self._settings)
+        self.changes = Changes(self.model, self.profile, self.api)
 
     # -- life cycle --
     def start(self) -> "Emulator":
@@ -339,17 +348,29 @@ class Emulator:
             elif k == "login_throttle_threshold":
                 v = int(v)
                 self.auth.reset_throttle() if hasattr(self, "auth") else None
+            elif k in ("null_updated_at_ids", "garbage_updated_at_ids"):
+                v = dict(v or {})
+                wrong = set(v) - set(UPDATED_AT_STREAMS)
+                if wrong:
+                    raise ValueError("%s: unknown stream(s) %s (known: %s)" % (
+                        k, ", ".join(sorted(wrong)), ", ".join(UPDATED_AT_STREAMS)))
+                v = {stream: frozenset(int(i) for i in ids) for stream, ids in v.items() if ids}
             else:
                 v = bool(v)
             new[k] = v
+        restamp = any(new[k] != self._settings[k] for k in STAMP_SETTINGS)
         self._settings = new  # swapped whole, so request threads see one consistent snapshot
+        if restamp and hasattr(self, "api"):
+            self.api.stamp_settings()
+            self.api.rerender()
         return self.settings
 
     @property
     def settings(self) -> dict:
         out = {}
         for k, v in self._settings.items():
-            out[k] = v.to_dict() if isinstance(v, FaultPlan) else sorted(v) if isinstance(v, frozenset) else v
+            out[k] = v.to_dict() if isinstance(v, FaultPlan) else sorted(v) if isinstance(v, frozenset) else \
+                {stream: sorted(ids) for stream, ids in v.items()} if isinstance(v, dict) else v
         return out
 
     def mint_session(self, email: str) -> str:
@@ -409,6 +430,41 @@ class Emulator:
             return sorted(GROUP_NAMES) if v.superuser else []  # others get 403
         raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS)))
 
+    # -- changes between syncs (changes.py; the same through POST /__emulator__/changes) --
+    def edit(self, stream: str, ids, at=None) -> list:
+        """Edit rows as a user does (rename, description, resize, locale); stamps updated_at."""
+        return self.changes.edit(stream, ids, at)
+
+    def archive(self, stream: str, ids, at=None) -> list:
+        """Archive cards, dashboards or snippets (stamps updated_at); returns the ids that changed."""
+        return self.changes.archive(stream, ids, at)
+
+    def unarchive(self, stream: str, ids, at=None) -> list:
+        return self.changes.unarchive(stream, ids, at)
+
+    def add(self, stream: str, count: int = 1, at=None, **where) -> list:
+        """New rows (created_at = updated_at = the change clock); returns their ids. `where`:
+        collection_id (cards, dashboards), dashboard_id/card_id (dashboard_cards), database_id (tables)."""
+        return self.changes.add(stream, count, at, **where)
+
+    def delete(self, stream: str, ids) -> list:
+        """Hard delete ("delete permanently"): rows gone, with their cascade; no timestamp moves."""
+        return self.changes.delete(stream, ids)
+
+    def view(self, stream: str, ids, at=None) -> list:
+        """Users open cards/dashboards: view counts; on v0.52 also updated_at (metabase#53687)."""
+        return self.changes.view(stream, ids, at)
+
+    def deactivate(self, ids, at=None) -> list:
+        return self.changes.deactivate(ids, at)
+
+    def reactivate(self, ids, at=None) -> list:
+        return self.changes.reactivate(ids, at)
+
+    def updated_at(self, stream: str, row_id: int):
+        """The row's updated_at exactly as the API sends it (a string, or None)."""
+        return self.changes.rendered_updated_at(stream, row_id)
+
     # -- request log --
     def _log_request(self, entry: dict):
         with self._log_lock:
@@ -450,6 +506,10 @@ class Emulator:
                 return json_response(self.expected_ids(params.get("stream", ""), params.get("viewer", "admin")))
             if method == "GET" and path == "/__emulator__/stats":
                 return json_response(self.stats())
+            if method == "POST" and path == "/__emulator__/changes":
+                if not isinstance(data, dict) or "action" not in data:
+                    raise ValueError('expected {"action": ..., "stream": ..., "ids": [...], "count": n}')
+                return json_response({"ids": self.changes.apply(**data)})
         except (ValueError, TypeError) as e:
             return json_response({"error": str(e)}, 400)
         return Response(404, b'{"error":"unknown control route"}', JSON)
