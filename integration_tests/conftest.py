@@ -1,4 +1,5 @@
 import pytest
+import requests
 
 from integration_tests.metabase_emulator import Emulator, Scale
 from integration_tests.metabase_emulator.server import DEFAULT_SETTINGS
@@ -59,3 +60,25 @@ def acceptance_configs(emulator) -> dict:
                            "password": "not-the-analysts-password"},
         "http_url": {**api_key, "instance_api_url": "http" + api_key["instance_api_url"][5:]},
     }
+
+
+# Streams whose records carry `updated_at`, and the list endpoint that shows it (the oracle).
+INCREMENTAL = {
+    "cards": ("card", {"f": "all"}, None),
+    "dashboards": ("dashboard", {"f": "all"}, None),
+    "users": ("user", {"status": "all"}, "data"),
+    "databases": ("database", {}, "data"),
+    "tables": ("table", {}, None),
+    "native_query_snippets": ("native-query-snippet", {}, None),
+}
+
+
+def current_rows(emulator, stream):
+    """What the emulator's list endpoint shows now, read as its admin over HTTPS."""
+    path, params, envelope = INCREMENTAL[stream]
+    session = emulator.mint_session(emulator.credentials["admin_email"])
+    answer = requests.get(f"{emulator.base_url}/api/{path}", params=params, verify=emulator.ca_bundle,
+                          headers={"X-Metabase-Session": session}, timeout=30)
+    answer.raise_for_status()
+    body = answer.json()
+    return body[envelope] if envelope else body

@@ -17,7 +17,7 @@ import requests
 from integration_tests.metabase_emulator import Emulator, FaultPlan, Scale
 
 ROOT = Path(__file__).resolve().parents[1]
-TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$")
 TS_H2 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$")
 SMALL = Scale(cards=60)
 

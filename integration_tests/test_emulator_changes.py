@@ -64,8 +64,17 @@ def snapshot(emu, api=None, details=True):
 
 
 # Copies of other rows that Metabase hydrates into a row: they follow those rows, not this
-# row's updated_at (a dashboard's card copies, a table's database, a card's dashboard and collection).
-HYDRATED = {"dashboard_cards": ("card", "series"), "tables": ("db",), "cards": ("dashboard", "collection")}
+# row's updated_at (a dashboard's card copies, a table's database, a card's dashboard and collection,
+# a dashboard's last revision, which a save of its dashcards alone writes too).
+HYDRATED = {"dashboard_cards": ("card", "series"), "tables": ("db",), "cards": ("dashboard", "collection"),
+            "dashboards": ("last-edit-info",)}
+
+
+def assert_revised_only(before, after, dash):
+    """The dashboard row is unchanged but for a newer last revision (last-edit-info)."""
+    assert own("dashboards", after["dashboards"][dash]) == own("dashboards", before["dashboards"][dash])
+    revised, old = after["dashboards"][dash]["last-edit-info"], before["dashboards"][dash].get("last-edit-info")
+    assert old is None or instant(revised["timestamp"]) > instant(old["timestamp"])
 
 
 def own(stream, row):
@@ -220,7 +229,7 @@ def test_add_rows(profile):
         assert after["cards"][card]["dashboard_count"] == before["cards"][card]["dashboard_count"] + 1
         before["cards"][card]["dashboard_count"] += 1
         assert_stamped(emu, before, after, {})
-        assert after["dashboards"][dash] == before["dashboards"][dash]
+        assert_revised_only(before, after, dash)
 
 
 @pytest.mark.parametrize("profile", EDIT_PROFILES)
@@ -263,7 +272,8 @@ def test_hard_delete_changes_no_timestamp(profile):
 
 
 def test_dashcard_changes_leave_the_dashboard_stamp():
-    """PUT /api/dashboard/:id writes dashcards as their own rows: the dashboard row is untouched."""
+    """PUT /api/dashboard/:id writes dashcards as their own rows: the dashboard row is untouched
+    (its updated_at stays), but the save is a new revision of the dashboard (last-edit-info)."""
     with Emulator(profile="v0.50", seed=4, scale=SMALL) as emu:
         before = snapshot(emu)
         dash = next(d["id"] for d in before["dashboards"].values() if not d["archived"] and
@@ -279,7 +289,7 @@ def test_dashcard_changes_leave_the_dashboard_stamp():
             if cid is not None:
                 before["cards"][cid]["dashboard_count"] += step
         assert_stamped(emu, before, after, {"dashboard_cards": [first_dc]})
-        assert after["dashboards"][dash] == before["dashboards"][dash]
+        assert_revised_only(before, after, dash)
         assert after["dashboard_cards"][first_dc]["size_y"] == before["dashboard_cards"][first_dc]["size_y"] + 1
         assert new[0] in after["dashboard_cards"] and second_dc not in after["dashboard_cards"]
         assert after["dashboard_cards"][new[0]]["card_id"] == card
@@ -400,7 +410,7 @@ def test_change_clock_and_at():
         emu.edit("cards", [1])
         t2, t3 = instant(emu.updated_at("cards", 2)), instant(emu.updated_at("cards", 1))
         assert t1 < t2 < t3 and t3 - t1 < timedelta(seconds=3)
-        assert any(re.search(r"\.\d+Z$", emu.updated_at("cards", i)) for i in (1, 2))  # fractional seconds
+        assert any(re.search(r"\.\d+(Z|[+-]\d\d:\d\d)$", emu.updated_at("cards", i)) for i in (1, 2))  # fractional seconds
         # `at`: two rows in the same instant, given as a datetime, microseconds or a string
         at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
         emu.edit("cards", [5, 6], at=at)
@@ -459,9 +469,10 @@ def _stamps(snap):
 def test_timestamp_forms_on_every_profile(profile):
     details = profile != "v0.52"
     with Emulator(profile=profile, seed=4, scale=SMALL) as emu:
+        emu.configure(timestamp_offsets=False)
         plain = _stamps(snapshot(emu, details=details))
-        assert not [s for s in plain if re.search(r"[+-]\d\d:\d\d$", s)]  # by default: Z (and H2's none)
-        emu.configure(timestamp_offsets=True)
+        assert not [s for s in plain if re.search(r"[+-]\d\d:\d\d$", s)]  # switched off: Z (and H2's none)
+        emu.configure(timestamp_offsets=True)  # the default
         snap = snapshot(emu, details=details)
         stamps = _stamps(snap)
         zone = {"Z": r"Z$", "+00:00": r"\+00:00$", "-05:00": r"-05:00$", "none": r"T\d\d:\d\d:\d\d(\.\d+)?$"}
@@ -479,6 +490,8 @@ def test_timestamp_forms_on_every_profile(profile):
                 assert timedelta(0) <= true - instant(sent["updated_at"]) < timedelta(seconds=1)
         emu.configure(timestamp_offsets=False)
         assert _stamps(snapshot(emu, details=details)) == plain
+        emu.configure(timestamp_offsets=True)
+        assert _stamps(snapshot(emu, details=details)) == stamps
 
 
 def test_null_and_unparsable_updated_at():

@@ -144,6 +144,7 @@ class Changes:
                         touched.cards.update(c.id for c in self.m.cards.values() if c.dashboard_id == row.id)
                 elif stream == "dashboard_cards":
                     row.size_y += 1
+                    self._revise(self._dashcard_owner(row.id), t)
                 elif stream == "users":
                     row.locale = LOCALES[(LOCALES.index(row.locale) + 1) % len(LOCALES)] \
                         if row.locale in LOCALES else None
@@ -209,6 +210,7 @@ class Changes:
                 for d in {id(d): d for d in (self._dashcard_owner(i) for i in gone)}.values():
                     self._uncount([dc for dc in d.dashcards if dc.id in gone], touched)
                     d.dashcards = [dc for dc in d.dashcards if dc.id not in gone]
+                    self._revise(d, self.clock.tick(None))
             elif stream == "native_query_snippets":  # no API route does it: an admin in the app DB
                 m.snippets = {k: v for k, v in m.snippets.items() if k not in gone}
             elif stream == "databases":
@@ -298,12 +300,22 @@ class Changes:
         return re.sub(r" \(rev \d+\)$", "", name or "") + " (rev %d)" % self.revision
 
     @staticmethod
-    def _stamp(row, t: int):
-        """updated_at = t, first pinning the values the renderer derives from updated_at."""
+    def _revise(dashboard: Dashboard, t):
+        """A save of the dashboard that changed only its dashcards: Metabase records a revision
+        (the list's last-edit-info moves) but leaves the dashboard row, and so its updated_at."""
+        if t is not None:
+            dashboard.revised_at, dashboard.editor_id = t, ACTOR
+
+    @staticmethod
+    def _stamp(row, t: int, revision: bool = True):
+        """updated_at = t, first pinning the values the renderer derives from updated_at. A
+        write of a dashboard's row is a revision of it too, unless it is a view (0.52's bug)."""
         if isinstance(row, Card) and row.last_used_at is None:
             row.last_used_at = row.last_query_start or row.updated_at
-        if isinstance(row, Dashboard) and row.last_viewed_at is None:
-            row.last_viewed_at = row.updated_at + 10**9
+        if isinstance(row, Dashboard):
+            if row.last_viewed_at is None:
+                row.last_viewed_at = row.updated_at + 10**9
+            row.revised_at = None if revision else (row.revised_at or row.updated_at)
         row.updated_at = t
 
     def _commit(self, touched: "_Touched"):
@@ -359,7 +371,7 @@ class Changes:
     def _view(self, stream, row, t, touched):
         row.view_count += 1
         if self.p.view_bumps_updated_at:
-            self._stamp(row, t)
+            self._stamp(row, t, revision=False)
         if stream == "dashboards":
             if row.last_viewed_at is None:
                 row.last_viewed_at = row.updated_at + 10**9
@@ -463,6 +475,7 @@ class Changes:
             dashcards.append(dc)
             made.append(dcid)
         d.dashcards = dashcards  # the dashboard's own updated_at stays: its row did not change
+        self._revise(d, dashcards[-1].updated_at if made else None)
         return made
 
     def _add_users(self, count, at, touched):

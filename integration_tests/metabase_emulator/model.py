@@ -231,6 +231,9 @@ class Dashboard:
     width: str = "fixed"
     last_viewed_at: int | None = None  # None: derived from updated_at (see Render)
     auto_apply_filters: bool = True
+    # The last revision (last-edit-info): a save that changes only dashcards writes one
+    # without touching the dashboard's updated_at. None: the revision of updated_at.
+    revised_at: int | None = None
 
 
 @dataclass(slots=True)

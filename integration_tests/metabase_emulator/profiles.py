@@ -389,7 +389,7 @@ class Render:
                "cache_ttl": None, "id": d.id, "position": None, "entity_id": self.eid(d.entity_id, d.id),
                "parameters": d.parameters, "created_at": self.ts(d.created_at, d.id), "public_uuid": None,
                "points_of_interest": None}
-        le = self.last_edit(d.editor_id, d.updated_at, d.id)
+        le = self.last_edit(d.editor_id, d.revised_at or d.updated_at, d.id)
         if le:
             out["last-edit-info"] = le
         if p.tabs:

@@ -45,7 +45,7 @@ DEFAULT_SETTINGS = {
     "invalid_json_paths": frozenset(),
     "missing_paths": frozenset(),  # as an endpoint removed in this version: 404
     # how timestamps go on the wire (changing one re-renders everything)
-    "timestamp_offsets": False,  # some rows' timestamps with +00:00 / -05:00 instead of Z
+    "timestamp_offsets": True,  # some rows' timestamps with +00:00 / -05:00 instead of Z
     "null_updated_at_ids": {},  # {stream: [ids]}: these rows send "updated_at": null
     "garbage_updated_at_ids": {},  # {stream: [ids]}: these rows send an unparsable updated_at
 }
