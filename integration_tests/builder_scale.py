@@ -21,7 +21,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import ijson
 import requests
 import yaml
 
@@ -34,12 +33,17 @@ COMPONENTS = (ROOT / "components.py").read_text()
 LIMITS = {"record_limit": 100, "page_limit": 5, "slice_limit": 5}
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory so far (VmHWM), in MB."""
+def rss_mb(pid: int, key: str = "VmHWM") -> float:
+    """The process's peak (VmHWM) or current (VmRSS) resident memory, in MB, from the OS."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/%d/status" % pid)
+    raise RuntimeError(f"no {key} in /proc/{pid}/status")
+
+
+def reset_peak(pid: int) -> None:
+    """Makes VmHWM start again from the current RSS (Linux 4.0+), so a peak is one request's."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 @contextmanager
@@ -79,34 +83,24 @@ def manifest_server(ca_bundle: str):
 
 
 def summarise(path: Path) -> dict:
-    """Counts in a test_read answer, read item by item (it can be hundreds of MB)."""
-    with open(path, "rb") as answer:
-        read = {"records": 0, "pages": 0, "slices": 0, "response_body_bytes": 0, "max_page_records": 0,
-                "limit_reached": None, "errors": []}
-        page_records = 0
-        for prefix, event, value in ijson.parse(answer):
-            if prefix == "slices.item" and event == "start_map":
-                read["slices"] += 1
-            elif prefix == "slices.item.pages.item" and event == "start_map":
-                read["pages"] += 1
-                page_records = 0
-            elif prefix == "slices.item.pages.item.records.item" and event == "start_map":
-                read["records"] += 1
-                page_records += 1
-                read["max_page_records"] = max(read["max_page_records"], page_records)
-            elif prefix == "slices.item.pages.item.response.body" and event == "string":
-                read["response_body_bytes"] += len(value.encode())
-            elif prefix == "test_read_limit_reached":
-                read["limit_reached"] = value
-            elif prefix == "logs.item.level" and value in ("ERROR", "FATAL"):
-                read["errors"].append(value)
-    return read
+    """Counts in a test_read answer (orjson: ijson takes minutes over a 400 MB body string)."""
+    import orjson
+
+    read = orjson.loads(path.read_bytes())
+    pages = [page for slice_ in read["slices"] for page in slice_["pages"]]
+    return {"records": sum(len(page["records"]) for page in pages), "pages": len(pages),
+            "slices": len(read["slices"]), "max_page_records": max((len(p["records"]) for p in pages), default=0),
+            "response_body_bytes": sum(len(((page.get("response") or {}).get("body") or "").encode())
+                                       for page in pages),
+            "limit_reached": read["test_read_limit_reached"],
+            "errors": [log["message"][:300] for log in read["logs"] if log["level"] in ("ERROR", "FATAL")]}
 
 
-def test_read(url: str, config: dict, stream: str, limits: dict = LIMITS, timeout: float = 3600) -> dict:
+def test_read(url: str, config: dict, stream: str, limits: dict = LIMITS, timeout: float = 3600,
+              components: str = COMPONENTS) -> dict:
     """One test_read; the answer is streamed to a file, so this process holds none of it."""
     body = {"manifest": MANIFEST, "config": config, "stream_name": stream,
-            "custom_components_code": COMPONENTS, **limits}
+            "custom_components_code": components, **limits}
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         started = time.monotonic()
         with requests.post(f"{url}/v1/manifest/test_read", json=body, stream=True, timeout=timeout) as answer:
@@ -125,20 +119,33 @@ def test_read(url: str, config: dict, stream: str, limits: dict = LIMITS, timeou
     return result
 
 
-def measure(emulator: EmulatorProcess, streams: list, limits: dict = LIMITS) -> list:
-    config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key}
+def measure(emulator: EmulatorProcess, streams: list, limits: dict = LIMITS, components: str = COMPONENTS,
+            fresh_server: bool = True, quiet: bool = False) -> list:
+    """test_read of each stream; with fresh_server, a new manifest server for each (no memory
+    kept from the stream before), else one server, its peak reset before each read."""
+    if not fresh_server:
+        with manifest_server(emulator.ca_bundle) as (url, pid):
+            return [read_one(emulator, url, pid, stream, limits, components, quiet) for stream in streams]
     rows = []
     for stream in streams:
         with manifest_server(emulator.ca_bundle) as (url, pid):
-            idle_mb = peak_rss_mb(pid)
-            emulator.clear()
-            row = {"stream": stream, **test_read(url, config, stream, limits)}
-            row["server_idle_rss_mb"] = idle_mb
-            row["server_peak_rss_mb"] = peak_rss_mb(pid)
-            _, row["metabase_body_bytes"] = emulator.requests_by_kind()
-        rows.append(row)
-        print_row(row)
+            rows.append(read_one(emulator, url, pid, stream, limits, components, quiet))
     return rows
+
+
+def read_one(emulator: EmulatorProcess, url: str, pid: int, stream: str, limits: dict, components: str,
+             quiet: bool) -> dict:
+    config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key}
+    emulator.clear()
+    reset_peak(pid)
+    idle_mb = rss_mb(pid, "VmRSS")
+    row = {"stream": stream, **test_read(url, config, stream, limits, components=components)}
+    row["server_idle_rss_mb"] = idle_mb
+    row["server_peak_rss_mb"] = rss_mb(pid)
+    _, row["metabase_body_bytes"] = emulator.requests_by_kind()
+    if not quiet:
+        print_row(row)
+    return row
 
 
 def print_header() -> None:
@@ -162,13 +169,15 @@ def main() -> int:
     parser.add_argument("--profile", default="v0.57")
     parser.add_argument("--stream", action="append", help="only these streams (default: every stream)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--components", type=Path, default=ROOT / "components.py",
+                        help="the custom code sent with each test_read (to compare a variant)")
     args = parser.parse_args()
 
     emulator = EmulatorProcess(args.cards, profile=args.profile)
     try:
         print(f"manifest server test_read, emulator {args.profile} with {args.cards} cards, limits {LIMITS}")
         print_header()
-        rows = measure(emulator, args.stream or STREAMS)
+        rows = measure(emulator, args.stream or STREAMS, components=args.components.read_text())
     finally:
         emulator.stop()
     if args.json:

@@ -43,7 +43,10 @@ def main() -> int:
         return run(json.loads(args.config.read_text()), args.ca_bundle, args)
 
     from integration_tests.metabase_emulator import Emulator, Scale
+    from integration_tests.metabase_emulator.model import T1
 
+    # The emulator's history ends at its own "now": the report is as of that day.
+    args.as_of = args.as_of or time.strftime("%Y-%m-%d", time.gmtime(T1))
     with Emulator(profile=args.profile, seed=EMULATOR_SEED, scale=Scale(cards=args.cards)) as emulator:
         credentials = emulator.credentials
         config = {"instance_api_url": emulator.base_url + "/api/"}
