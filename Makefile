@@ -29,7 +29,7 @@ bench: setup
 
 # Airbyte's own `airbyte-cdk connector test` (the standard tests) against the emulator
 connector-test: setup
-	$(PY) -m integration_tests.cdk_connector_test $(ARGS)
+	$(PY) -m integration_tests.cdk_standard_tests $(ARGS)
 
 # The Connector Builder's test_read of every stream on a big instance
 # make builder-scale ARGS="--cards 30000"

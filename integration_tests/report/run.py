@@ -44,19 +44,28 @@ def run(db: Path, as_of: datetime.datetime) -> list:
 def render(sections: list, as_of: datetime.datetime, max_rows: int) -> str:
     lines = [f"Metabase content report, as of {as_of:%Y-%m-%d %H:%M} UTC"]
     for section in sections:
-        rows = [["" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool)
-                 else str(value) for value in row] for row in section["rows"][:max_rows]]
+        rows = [[cell(column, value) for column, value in zip(section["columns"], row)]
+                for row in section["rows"][:max_rows]]
         lines += ["", section["title"]]
         if not rows:
             lines.append("  (none)")
             continue
         widths = [max(len(str(c)), *(len(r[i]) for r in rows)) for i, c in enumerate(section["columns"])]
-        widths = [min(width, 40) for width in widths]
+        widths = [min(width, 60) for width in widths]
         for row in [section["columns"], *rows]:
             lines.append("  " + "  ".join(str(v)[:w].ljust(w) for v, w in zip(row, widths)).rstrip())
         if len(section["rows"]) > max_rows:
             lines.append(f"  ... and {len(section['rows']) - max_rows:,} more")
     return "\n".join(lines)
+
+
+def cell(column: str, value) -> str:
+    """Counts with thousands separators; ids and other values as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and not column.endswith("id"):
+        return f"{value:,}"
+    return str(value)
 
 
 def parse_as_of(text: str) -> datetime.datetime:

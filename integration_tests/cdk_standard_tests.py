@@ -1,8 +1,8 @@
 """Airbyte's own test command, `airbyte-cdk connector test`, against the bundled emulator.
 
-    python -m integration_tests.cdk_connector_test                 # make connector-test
-    python -m integration_tests.cdk_connector_test --with-image-tests
-    python -m integration_tests.cdk_connector_test -- -k test_check   # more pytest arguments
+    python -m integration_tests.cdk_standard_tests                 # make connector-test
+    python -m integration_tests.cdk_standard_tests --with-image-tests
+    python -m integration_tests.cdk_standard_tests -- -k test_check   # more pytest arguments
 
 The command runs the CDK's standard tests (DeclarativeSourceTestSuite, as Airbyte's CI does)
 with the configs acceptance-test-config.yml names, so this starts a v0.50 emulator, writes those
