@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup sync test bench clean
+.PHONY: setup sync test bench connector-test builder-scale clean
 
 setup: $(VENV)/.installed
 
@@ -13,10 +13,12 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet -r requirements.lock
 	touch $@
 
-# make sync                    -> a full sync of the bundled Metabase emulator
-# make sync CONFIG=secrets/config.json  -> a full sync of your Metabase
+# make sync                    -> a full sync of the bundled Metabase emulator into
+#                                 source-metabase.duckdb (through PyAirbyte), then the report
+# make sync CONFIG=secrets/config.json  -> the same for your Metabase
+# make sync ARGS="--jsonl-only"         -> no PyAirbyte: records to /tmp/source-metabase-sync.jsonl
 sync: setup
-	$(PY) -m integration_tests.sync $(if $(CONFIG),--config $(CONFIG))
+	$(PY) -m integration_tests.sync $(if $(CONFIG),--config $(CONFIG)) $(ARGS)
 
 test: setup
 	$(PY) -m pytest
@@ -24,6 +26,15 @@ test: setup
 # make bench ARGS="--cards 3000"
 bench: setup
 	$(PY) -m integration_tests.bench $(ARGS)
+
+# Airbyte's own `airbyte-cdk connector test` (the standard tests) against the emulator
+connector-test: setup
+	$(PY) -m integration_tests.cdk_standard_tests $(ARGS)
+
+# The Connector Builder's test_read of every stream on a big instance
+# make builder-scale ARGS="--cards 30000"
+builder-scale: setup
+	$(PY) -m integration_tests.builder_scale $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-pyairbyte

@@ -1,0 +1,196 @@
+"""`make sync` end to end on the emulator: the real connector CLI (through the progress tee) run
+by PyAirbyte into a DuckDB file, per-stream progress on stdout, and the day-one report, each
+figure checked against the emulator's own model (not against the SQL).
+
+Two questions are archived before the sync, one shown on a dashboard and one a model another
+dashboard's question is built on, so the broken-questions section has something to find."""
+
+import datetime
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from integration_tests.connector import ROOT, STREAMS, connector_env
+from integration_tests.metabase_emulator import Emulator, Scale
+from integration_tests.metabase_emulator.model import GROUP_NAMES
+from integration_tests.sync import EMULATOR_PROFILE, EMULATOR_SEED
+
+AS_OF = datetime.datetime(2025, 9, 30)
+DAY_US = 86_400 * 1_000_000
+
+
+def as_us(moment: datetime.datetime) -> int:
+    return int(moment.replace(tzinfo=datetime.timezone.utc).timestamp()) * 1_000_000
+
+
+def archive_broken_examples(model) -> tuple:
+    """Archives the question of one dashboard card, and the model under another dashboard's
+    question; returns their ids."""
+    on_dashboards = [(d, dc) for d in model.dashboards.values() if not d.archived
+                     for dc in d.dashcards if dc.card_id]
+    shown = next(model.cards[dc.card_id] for _, dc in on_dashboards
+                 if model.cards[dc.card_id].source_card_id is None)
+    built_on = next(model.cards[dc.card_id] for _, dc in on_dashboards
+                    if model.cards[dc.card_id].source_card_id and dc.card_id != shown.id)
+    source = model.cards[built_on.source_card_id]
+    for card in (shown, source):
+        card.archived = card.archived_directly = True
+    return shown.id, source.id
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sync")
+    emulator = Emulator(profile=EMULATOR_PROFILE, seed=EMULATOR_SEED, scale=Scale(cards=300))
+    archived = archive_broken_examples(emulator.model)
+    with emulator:
+        config = tmp / "config.json"
+        config.write_text(json.dumps({"instance_api_url": emulator.base_url + "/api/",
+                                      "api_key": emulator.credentials["admin_api_key"]}))
+        run = subprocess.run(
+            [sys.executable, "-m", "integration_tests.sync", "--config", str(config), "--ca-bundle",
+             emulator.ca_bundle, "--duckdb", str(tmp / "metabase.duckdb"), "--as-of", AS_OF.isoformat(),
+             "--report-json", str(tmp / "report.json")],
+            cwd=ROOT, env=connector_env(), capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+        report = json.loads((tmp / "report.json").read_text())
+        yield emulator, archived, run.stdout, {s["name"]: s for s in report["sections"]}
+
+
+def rows(section: dict) -> list:
+    return [dict(zip(section["columns"], row)) for row in section["rows"]]
+
+
+def live(emulator):
+    model = emulator.model
+    viewer = model.viewer(emulator.auth.api_keys[emulator.credentials["admin_api_key"]])
+    return model, model.visible_cards(viewer), [d for d in model.visible_dashboards(viewer) if not d.archived]
+
+
+def test_progress_names_every_stream_started_and_done_with_its_records(synced):
+    emulator, _, stdout, _ = synced
+    for stream in STREAMS:
+        assert re.search(rf"\] started {stream}$", stdout, re.M), stream
+        done = re.search(rf"\] done    {stream}: ([\d,]+) records$", stdout, re.M)
+        assert done and int(done.group(1).replace(",", "")) == len(emulator.expected_ids(stream, "admin")), stream
+    assert "connector finished" in stdout
+    assert "DuckDB file: " in stdout
+
+
+def test_unused_questions(synced):
+    emulator, _, _, report = synced
+    model, cards, _ = live(emulator)
+    cutoff = as_us(AS_OF) - 90 * DAY_US
+    expected = {}
+    for card in cards:
+        used = card.last_query_start or card.updated_at  # what the emulator sends as last_used_at
+        for kind in (card.type, "all"):
+            counts = expected.setdefault(kind, [0, 0])
+            counts[0] += 1
+            counts[1] += used < cutoff
+    got = {row["kind"]: [row["cards"], row["not_viewed_in_90_days"]] for row in rows(report["01_unused_questions"])}
+    assert got == expected
+    assert 0 < expected["all"][1] < expected["all"][0]
+
+
+def test_dashboards_with_broken_questions(synced):
+    emulator, archived, _, report = synced
+    model, cards, dashboards = live(emulator)
+    listed = {card.id for card in cards}
+    tables = {table.id for db in model.databases.values() for table in db.tables}
+    expected = []
+    for dashboard in dashboards:
+        checks = []
+        for dashcard in dashboard.dashcards:
+            if dashcard.card_id is None:
+                continue
+            card = model.cards[dashcard.card_id]
+            gone = card.id not in listed
+            on_source = not gone and card.source_card_id is not None and card.source_card_id not in listed
+            on_table = not gone and card.table_id is not None and card.table_id not in tables
+            checks.append((gone, on_source, on_table))
+        broken = sum(any(check) for check in checks)
+        if broken:
+            expected.append({"dashboard_id": dashboard.id, "dashboard": dashboard.name, "broken_cards": broken,
+                             "question_cards": len(checks), "archived_or_gone": sum(c[0] for c in checks),
+                             "on_archived_or_gone_source": sum(c[1] for c in checks),
+                             "on_unsynced_table": sum(c[2] for c in checks)})
+    expected.sort(key=lambda row: (-row["broken_cards"], row["dashboard_id"]))
+    assert rows(report["02_dashboards_with_broken_questions"]) == expected
+    assert sum(row["archived_or_gone"] for row in expected) >= 1  # the question archived above
+    assert sum(row["on_archived_or_gone_source"] for row in expected) >= 1  # built on the archived model
+
+
+def test_most_read_tables(synced):
+    emulator, _, _, report = synced
+    model, cards, _ = live(emulator)
+    counts = Counter(card.table_id for card in cards if card.table_id is not None)
+    expected = []
+    for table_id, questions in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        table = model.tables[table_id]
+        expected.append({"table_id": table_id, "database": model.databases[table.db_id].name,
+                         "schema": table.schema, "table_name": table.name, "questions": questions})
+    assert rows(report["03_most_read_tables"]) == expected
+
+
+def test_content_per_collection(synced):
+    emulator, _, _, report = synced
+    model, cards, dashboards = live(emulator)
+    content = {}
+    for kind, items in ((0, cards), (1, dashboards)):
+        for item in items:
+            key = str(item.collection_id) if item.collection_id is not None else "root"
+            content.setdefault(key, [0, 0])[kind] += 1
+    expected = []
+    for key, (questions, dashboard_count) in content.items():
+        collection = model.collections.get(int(key)) if key != "root" else None
+        expected.append({"collection_id": key, "collection": collection.name if collection else "Our analytics",
+                         "personal": bool(collection and collection.personal_owner_id is not None),
+                         "questions": questions, "dashboards": dashboard_count})
+    expected.sort(key=lambda row: (-(row["questions"] + row["dashboards"]), row["collection_id"]))
+    assert rows(report["04_content_per_collection"]) == expected
+
+
+def test_content_per_creator_flags_deactivated_creators(synced):
+    emulator, _, _, report = synced
+    model, cards, dashboards = live(emulator)
+    content = {}
+    for kind, items in ((0, cards), (1, dashboards)):
+        for item in items:
+            content.setdefault(item.creator_id, [0, 0])[kind] += 1
+    expected = [{"creator_id": uid, "email": model.users[uid].email,
+                 "flag": "" if model.users[uid].is_active else "deactivated",
+                 "questions": q, "dashboards": d} for uid, (q, d) in content.items()]
+    expected.sort(key=lambda row: (-(row["questions"] + row["dashboards"]), row["creator_id"]))
+    assert rows(report["05_content_per_creator"]) == expected
+    assert any(row["flag"] == "deactivated" for row in expected)
+
+    gone = {user.id for user in model.people() if not user.is_active}
+    assert rows(report["06_content_of_deactivated_users"]) == [{
+        "deactivated_users": len(gone),
+        "with_content": len(gone & set(content)),
+        "questions": sum(card.creator_id in gone for card in cards),
+        "dashboards": sum(dashboard.creator_id in gone for dashboard in dashboards)}]
+
+
+def test_groups_and_their_members(synced):
+    emulator, _, _, report = synced
+    model = emulator.model
+    expected = []
+    for group_id, name in sorted(GROUP_NAMES.items()):
+        members = model.group_members(group_id)
+        active = [user for user in members if user.is_active]
+        expected.append({"group_id": group_id, "group": name, "member_count": len(members),
+                         "active_members": len(active), "deactivated_members": len(members) - len(active),
+                         "first_active_members": ", ".join(user.email for user in active[:3])})
+    assert rows(report["07_groups_and_members"]) == expected
+
+
+def test_the_report_prints_every_section(synced):
+    _, _, stdout, report = synced
+    for section in report.values():
+        assert section["title"] in stdout
