@@ -16,7 +16,8 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
-           "permission_groups"]
+           "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
+           "timelines", "timeline_events", "dashboard_subscriptions"]
 CONFIG = {"instance_api_url": "https://metabase.example.com/api/", "api_key": "mb_fake"}
 
 
@@ -43,6 +44,11 @@ def test_manifest_loads_without_a_single_warning(components_module, caplog):
     assert names == STREAMS
     # requests-cache warns about how the CDK sets up its cache; that is not the manifest's doing.
     ours = [w for w in caught if "cache_name" not in str(w.message)]
+    # dashboard_cards reads the dashboards' records with the CDK's LazySimpleRetriever, which the
+    # CDK marks experimental: that one warning, nothing else.
+    experimental = [w for w in ours if w.category.__name__ == "ExperimentalClassWarning"]
+    assert len(experimental) == 1
+    ours = [w for w in ours if w not in experimental]
     assert ours == [], [str(w.message) for w in ours]
     assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
 
