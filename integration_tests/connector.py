@@ -103,6 +103,7 @@ def run_connector(
     debug: bool = False,
     timeout: float = 600,
     stdout_path: Optional[Path] = None,
+    state: Optional[list] = None,
 ) -> Run:
     """Runs one connector command; with stdout_path the output goes there and is not parsed."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,6 +115,9 @@ def run_connector(
         if catalog is not None:
             (Path(tmp) / "catalog.json").write_text(json.dumps(catalog))
             args += ["--catalog", str(Path(tmp) / "catalog.json")]
+        if state is not None:
+            (Path(tmp) / "state.json").write_text(json.dumps(state))
+            args += ["--state", str(Path(tmp) / "state.json")]
         if debug:
             args.append("--debug")
         out_path = stdout_path or Path(tmp) / "stdout"

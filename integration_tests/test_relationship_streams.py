@@ -125,6 +125,26 @@ def test_dashboard_cards_alone_cost_the_dashboards_requests_and_nothing_with_the
         assert len(data) == total, (streams, Counter(r["path"] for r in data))
 
 
+@pytest.mark.parametrize("profile", ["v0.40", "v0.57"])
+def test_dashboard_cards_with_a_state_read_each_dashboard_again_and_emit_the_same_records(emulators, profile):
+    """With a state (the platform passes the last one back when it retries an attempt) the CDK
+    no longer reads the parent lazily: dashboard_cards then requests every dashboard itself
+    (ordered_cards before 0.48), and its records are the same."""
+    emulator = emulators(profile)
+    config = make_config(emulator, "password" if profile == "v0.40" else "api_key")
+    first = sync(config, emulator.ca_bundle, streams=["dashboard_cards"])
+    states = [m["state"] for m in first.of_type("STATE")]
+    assert states and first.record_ids("dashboard_cards") == expected(emulator, "dashboard_cards")
+    emulator.clear_requests()
+    again = sync(config, emulator.ca_bundle, streams=["dashboard_cards"], state=states[-1:])
+    assert again.returncode == 0 and again.errors == [], again.stderr[-3000:]
+    by_id = lambda run: sorted(run.records("dashboard_cards"), key=lambda r: r["id"])  # noqa: E731
+    assert by_id(again) == by_id(first)
+    dashboards = len(expected(emulator, "dashboards"))
+    details = [r for r in emulator.requests() if DASHBOARD_DETAIL.match(r["path"])]
+    assert len(details) == 2 * dashboards  # the parent's and its own
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_include_archived_syncs_archived_content_with_one_more_list_request(emulators, profile):
     run, requests, emulator = synced(emulators, profile, include_archived=True)

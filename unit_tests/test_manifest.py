@@ -12,6 +12,7 @@ import yaml
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
     ConcurrentDeclarativeSource,
 )
+from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
@@ -62,6 +63,16 @@ def test_inline_schema_is_identical_to_the_schema_file(stream):
     jsonschema.Draft7Validator.check_schema(on_disk)
 
 
+def test_dashboard_cards_reads_the_dashboards_stream_and_runs_after_it():
+    """Streams are referenced by position there (#/streams/N): this catches a reordering."""
+    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
+    dashboard_cards = next(s for s in resolved["streams"] if s["name"] == "dashboard_cards")
+    parent = dashboard_cards["retriever"]["partition_router"]["parent_stream_configs"][0]
+    assert parent["stream"]["name"] == "dashboards" and parent["lazy_read_pointer"] == ["dashcards"]
+    group = resolved["stream_groups"]["dashboard_details"]["streams"]
+    assert [s["name"] for s in group] == ["dashboards", "dashboard_cards"]
+
+
 def test_every_schema_file_belongs_to_a_stream():
     assert sorted(p.stem for p in (ROOT / "schemas").glob("*.json")) == sorted(STREAMS)
 
@@ -76,6 +87,8 @@ def test_every_schema_file_belongs_to_a_stream():
         ({"instance_api_url": "http://metabase.example.com/api/", "api_key": "k"}, False),
         ({"api_key": "k"}, False),
         ({"instance_api_url": "https://h/api/", "num_workers": 50}, False),
+        ({"instance_api_url": "https://h/api/", "include_archived": True}, True),
+        ({"instance_api_url": "https://h/api/", "include_archived": "yes"}, False),
     ],
 )
 def test_spec_accepts_and_refuses_configs(config, valid):

@@ -14,8 +14,12 @@
   login_throttle_threshold (setting it also resets the throttle), vanishing_dashboard_ids,
   vanishing_collection_ids, invalid_json_paths and missing_paths (exact paths, answering
   invalid JSON, or 404 as a removed endpoint). Unknown keys raise ValueError.
-- `emu.expected_ids(stream, viewer)`: viewer "admin", "analyst" (the users), "admin_key",
-  "analyst_key" (the API keys' hidden users: no personal collection), or any user's email.
+- `emu.expected_ids(stream, viewer, include_archived=False)`: viewer "admin", "analyst" (the
+  users), "admin_key", "analyst_key" (the API keys' hidden users: no personal collection), or any
+  user's email.
+- Relationship endpoints (metabase-api.md section 9): permission memberships, segments, timelines
+  with events (0.43+), pulses (subscriptions, legacy pulses, alerts never listed), database
+  metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
 
 Layout: model.py (content), profiles.py (versions), auth.py, faults.py, routes.py,
