@@ -117,7 +117,8 @@ def test_test_read_returns_the_emulators_records_and_no_secret(builder, emulator
     assert emulator.count(method="POST", path="/api/session") == (1 if auth == "password" else 0)
 
     assert [log for log in read["logs"] if log["level"] in ("ERROR", "FATAL")] == []
-    ids = [record[primary_key(stream)] for slice_ in read["slices"] for page in slice_["pages"] for record in page["records"]]
+    key = primary_key(stream)
+    ids = [record[key] for slice_ in read["slices"] for page in slice_["pages"] for record in page["records"]]
     expected = emulator.expected_ids(stream, "admin")
     # test_read returns whole pages (its record limit only sets the flag) of at most slice_limit slices.
     shown = min(len(expected), slice_limit) if stream == "dashboards" else len(expected)

@@ -126,7 +126,8 @@ def test_pulses_are_subscriptions_and_legacy_pulses_never_alerts(emu):
     archived_one = next(pulse for pulse in model.pulses.values() if pulse.archived)  # a subscription
     params = {"archived": "true"} if p.since(41) else {"archived": "true", "dashboard_id": archived_one.dashboard_id}
     archived = admin.get("/api/pulse", params=params).json()
-    assert archived_one.id in [x["id"] for x in archived] and all(x["archived"] and not any(c["enabled"] for c in x["channels"]) for x in archived)
+    assert archived_one.id in [x["id"] for x in archived]
+    assert all(x["archived"] and not any(c["enabled"] for c in x["channels"]) for x in archived)
 
 
 def test_database_metadata_lists_every_table_and_field_with_include_hidden(emu):
@@ -136,7 +137,8 @@ def test_database_metadata_lists_every_table_and_field_with_include_hidden(emu):
         full = admin.get("/api/database/%d/metadata" % db.id, params={"include_hidden": "true"}).json()
         shown = admin.get("/api/database/%d/metadata" % db.id).json()
         assert full["id"] == db.id and "details" in full
-        assert sorted(f["id"] for t in full["tables"] for f in t["fields"]) == sorted(f.id for t in db.tables for f in t.fields)
+        assert sorted(f["id"] for t in full["tables"] for f in t["fields"]) == \
+            sorted(f.id for t in db.tables for f in t.fields)
         names = [t["display_name"].lower() for t in full["tables"]]
         assert names == sorted(names)
         for table in full["tables"]:
@@ -182,7 +184,8 @@ def test_dashcards_of_archived_cards_are_not_returned():
         card_id = next(dc.card_id for dc in dashboard.dashcards if dc.card_id)
         emu.model.cards[card_id].archived = True
         dashcards = as_user(emu).get("/api/dashboard/%d" % dashboard.id).json()["dashcards"]
-        assert sorted(dc["id"] for dc in dashcards) == sorted(dc.id for dc in dashboard.dashcards if dc.card_id != card_id)
+        kept = sorted(dc.id for dc in dashboard.dashcards if dc.card_id != card_id)
+        assert sorted(dc["id"] for dc in dashcards) == kept
         assert not set(dc.id for dc in dashboard.dashcards if dc.card_id == card_id) & set(
             emu.expected_ids("dashboard_cards"))
 
@@ -205,3 +208,20 @@ def test_relationship_content_is_deterministic_and_scales():
         assert s.get("/api/segment").json() == [] and s.get("/api/pulse").json() == []
         # timelines with no collection to be in: the root's, and the third one archived
         assert [t["collection_id"] for t in s.get("/api/timeline").json()] == [None, None]
+
+
+def test_segments_become_mbql5_queries_from_058():
+    """No 0.58 profile yet: the v0.57 one with a 0.58 tag renders what metabase#65566 sends."""
+    from dataclasses import replace
+
+    from integration_tests.metabase_emulator.model import Model
+    from integration_tests.metabase_emulator.profiles import PROFILES, Render
+
+    model = Model(1, SMALL)
+    segment = next(iter(model.segments.values()))
+    old, new = (Render(profile, model).segment(segment) for profile in
+                (PROFILES["v0.57"], replace(PROFILES["v0.57"], tag="v0.58.0")))
+    assert set(old["definition"]) == {"source-table", "filter"}
+    assert new["definition"]["lib/type"] == "mbql/query"
+    assert new["definition"]["database"] == model.tables[segment.table_id].db_id
+    assert new["definition"]["stages"][0]["source-table"] == segment.table_id

@@ -67,7 +67,8 @@ def test_every_stream_holds_the_emulators_content_and_validates(emulators, profi
     sources = {dc.id: dc for d in model.dashboards.values() for dc in d.dashcards}
     for dashcard in run.records("dashboard_cards"):
         source = sources[dashcard["id"]]
-        assert (dashcard.get("card_id"), dashcard["size_x"], dashcard["series"]) == (source.card_id, source.size_x, source.series)
+        assert (dashcard.get("card_id"), dashcard["size_x"], dashcard["series"]) == \
+            (source.card_id, source.size_x, source.series)
 
     for field in run.records("fields"):
         assert field["database_id"] == model.tables[field["table_id"]].db_id and "target" not in field

@@ -1066,9 +1066,10 @@ class Model:
                                   rng.choice(["first", "mid", "last"]) if stype == "monthly" else None,
                                   self._nano(rng), created, created + rng.randint(0, 10**11))
                 if kind == "email":
-                    ch.user_ids = sorted({u.id for u in rng.sample(people, min(len(people), rng.randint(1, 3)))} |
-                                         {analyst.id} if rng.random() < 0.5 else
-                                         {u.id for u in rng.sample(people, min(len(people), rng.randint(1, 3)))})
+                    users = {u.id for u in rng.sample(people, min(len(people), rng.randint(1, 3)))}
+                    if rng.random() < 0.5:
+                        users.add(analyst.id)
+                    ch.user_ids = sorted(users)
                     ch.emails = rng.choice([[], ["board@example.com"], ["ops@example.com", "cfo@example.org"]])
                 else:
                     ch.details = {"channel": rng.choice(["#metrics", "#exec", "#data-alerts"])}

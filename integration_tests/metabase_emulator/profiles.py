@@ -559,7 +559,8 @@ class Render:
     def timeline_event(self, e) -> dict:
         return {"id": e.id, "timeline_id": e.timeline_id, "name": e.name, "description": e.description,
                 "timestamp": self.ts(e.timestamp), "time_matters": e.time_matters, "timezone": e.timezone,
-                "icon": e.icon, "archived": e.archived, "creator_id": e.creator_id, "creator": self.creator(e.creator_id),
+                "icon": e.icon, "archived": e.archived, "creator_id": e.creator_id,
+                "creator": self.creator(e.creator_id),
                 "created_at": self.ts(e.created_at, e.id), "updated_at": self.ts(e.updated_at, e.id)}
 
     def timeline(self, t, viewer: Viewer, include_events: bool, archived: bool) -> dict:
@@ -580,7 +581,8 @@ class Render:
 
     def pulse(self, pulse, viewer: Viewer) -> dict:
         p, m = self.p, self.m
-        d = {"id": pulse.id, "name": pulse.name, "creator_id": pulse.creator_id, "creator": self.creator(pulse.creator_id),
+        d = {"id": pulse.id, "name": pulse.name, "creator_id": pulse.creator_id,
+             "creator": self.creator(pulse.creator_id),
              "created_at": self.ts(pulse.created_at, pulse.id), "updated_at": self.ts(pulse.updated_at, pulse.id),
              "skip_if_empty": pulse.skip_if_empty, "collection_id": pulse.collection_id, "collection_position": None,
              "archived": pulse.archived, "dashboard_id": pulse.dashboard_id, "parameters": pulse.parameters,
