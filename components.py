@@ -37,6 +37,14 @@ EXPIRED_TOKEN = (
     "MAX_SESSION_AGE says otherwise). Create a new one with POST /api/session, or configure "
     "an API key, or a username and password so the connector can log in by itself."
 )
+# Endpoints that some Metabase versions lack, with the streams they feed and the versions that
+# have them: the manifest skips the stream on 404 "API endpoint does not exist.", this says why.
+OPTIONAL_ENDPOINTS = {
+    "timeline": ("timelines and timeline_events", "Metabase 0.43 and later"),
+    "segment": ("segments", "Metabase 0.40 and later"),
+    "pulse": ("dashboard_subscriptions", "Metabase 0.40 to 0.57 at least (deprecated since 0.52)"),
+    "permissions/membership": ("permission_group_memberships", "Metabase 0.40 and later"),
+}
 HTML_ANSWER = (
     "{url} answered with an HTML page instead of Metabase's JSON API. Check instance_api_url: "
     "it must point at Metabase itself (e.g. https://metabase.example.com/api/), not at a "
@@ -131,6 +139,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         self._password = self.config.get("password") or ""
         self._shared = _shared_session(self._api_url, self._username, self._session_token)
         self._warned_forbidden: set[str] = set()
+        self._warned_missing: set[str] = set()
 
     # --- what the CDK calls -------------------------------------------------------------
 
@@ -182,6 +191,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     def _after_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
         if response.status_code == 403:
             self._warn_forbidden(response)
+        elif response.status_code == 404:
+            self._warn_missing(response)
         renewals = 0
         while response.status_code == 401 and self._can_login() and not self._api_key and renewals < 3:
             renewals += 1
@@ -222,6 +233,28 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             logger.warning(
                 f"Metabase refused GET {path} (403 Forbidden): {who} lacks the permission it needs."
             )
+
+    def _warn_missing(self, response: requests.Response) -> None:
+        """404s the manifest skips, logged by the CDK at INFO only: an endpoint this version of
+        Metabase does not have, and (before Metabase 0.50) the detail of an archived dashboard."""
+        url = urlsplit(response.url)
+        endpoint = url.path[len(urlsplit(self._api_url).path):].strip("/")
+        if "API endpoint does not exist" in response.text and endpoint in OPTIONAL_ENDPOINTS:
+            streams, versions = OPTIONAL_ENDPOINTS[endpoint]
+            request = f"GET {url.path}" + (f"?{url.query}" if url.query else "")
+            message = (f"Skipping {request}: this Metabase does not have it (404 API endpoint does not "
+                       f"exist; {versions} have it), so {streams} stay empty.")
+            endpoint = request
+        elif '"archived"' in response.text and endpoint.startswith("dashboard/"):
+            endpoint = "dashboard/:id"
+            message = ("Skipping archived dashboards: Metabase before 0.50 does not serve them (GET "
+                       "/api/dashboard/:id answers 404 The object has been archived), so neither they "
+                       "nor their cards are synced.")
+        else:
+            return
+        if endpoint not in self._warned_missing:
+            self._warned_missing.add(endpoint)
+            logger.warning(message)
 
     def _login(self) -> str:
         if not self._can_login():

@@ -15,7 +15,14 @@ from typing import Any, Optional
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "source-declarative-manifest"
 STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
-           "permission_groups"]
+           "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
+           "timelines", "timeline_events", "dashboard_subscriptions"]
+# Every stream's primary key is `id`, except these.
+PRIMARY_KEYS = {"permission_group_memberships": "membership_id"}
+
+
+def primary_key(stream: str) -> str:
+    return PRIMARY_KEYS.get(stream, "id")
 
 
 @dataclass
@@ -47,7 +54,7 @@ class Run:
         ]
 
     def record_ids(self, stream: str) -> list:
-        return id_order(r["id"] for r in self.records(stream))
+        return id_order(r[primary_key(stream)] for r in self.records(stream))
 
     @property
     def logs(self) -> list:

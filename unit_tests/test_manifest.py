@@ -12,11 +12,13 @@ import yaml
 from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
     ConcurrentDeclarativeSource,
 )
+from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
-           "permission_groups"]
+           "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
+           "timelines", "timeline_events", "dashboard_subscriptions"]
 CONFIG = {"instance_api_url": "https://metabase.example.com/api/", "api_key": "mb_fake"}
 
 
@@ -56,6 +58,16 @@ def test_inline_schema_is_identical_to_the_schema_file(stream):
     jsonschema.Draft7Validator.check_schema(on_disk)
 
 
+def test_dashboards_and_dashboard_cards_read_the_same_details_of_the_same_list():
+    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
+    by_name = {s["name"]: s for s in resolved["streams"]}
+    dashboards, dashboard_cards = by_name["dashboards"]["retriever"], by_name["dashboard_cards"]["retriever"]
+    assert dashboards["requester"] == dashboard_cards["requester"]
+    assert dashboards["partition_router"] == dashboard_cards["partition_router"]
+    parent = dashboards["partition_router"]["parent_stream_configs"][0]
+    assert parent["stream"]["name"] == "dashboard_list" and parent["incremental_dependency"] is True
+
+
 def test_every_schema_file_belongs_to_a_stream():
     assert sorted(p.stem for p in (ROOT / "schemas").glob("*.json")) == sorted(STREAMS)
 
@@ -70,6 +82,8 @@ def test_every_schema_file_belongs_to_a_stream():
         ({"instance_api_url": "http://metabase.example.com/api/", "api_key": "k"}, False),
         ({"api_key": "k"}, False),
         ({"instance_api_url": "https://h/api/", "num_workers": 50}, False),
+        ({"instance_api_url": "https://h/api/", "include_archived": True}, True),
+        ({"instance_api_url": "https://h/api/", "include_archived": "yes"}, False),
     ],
 )
 def test_spec_accepts_and_refuses_configs(config, valid):

@@ -29,8 +29,12 @@
   Same over HTTP: POST /__emulator__/changes {"action": "edit"|"archive"|"unarchive"|"add"|
   "delete"|"view"|"deactivate"|"reactivate", "stream": ..., "ids": [...], "count": n, "at": ...}
   -> {"ids": [...]}; bad input -> 400 {"error": ...}.
-- `emu.expected_ids(stream, viewer)`: viewer "admin", "analyst" (the users), "admin_key",
-  "analyst_key" (the API keys' hidden users: no personal collection), or any user's email.
+- `emu.expected_ids(stream, viewer, include_archived=False)`: viewer "admin", "analyst" (the
+  users), "admin_key", "analyst_key" (the API keys' hidden users: no personal collection), or any
+  user's email.
+- Relationship endpoints (metabase-api.md section 9): permission memberships, segments, timelines
+  with events (0.43+), pulses (subscriptions, legacy pulses, alerts never listed), database
+  metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
 
 Layout: model.py (content), changes.py (changes to it), profiles.py (versions), auth.py, faults.py,

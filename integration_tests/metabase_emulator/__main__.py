@@ -25,7 +25,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="v0.50", choices=sorted(PROFILES))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cards", type=int, default=60)
-    for name in ("dashboards", "collections", "users", "databases", "snippets", "dashcards-per-dashboard"):
+    for name in ("dashboards", "collections", "users", "databases", "snippets", "dashcards-per-dashboard",
+                 "segments", "timelines", "subscriptions"):
         ap.add_argument("--" + name, type=int, default=None, help="default: scaled from --cards")
     ap.add_argument("--port", type=int, default=0, help="0 = any free port")
     ap.add_argument("--latency-ms", type=float, default=0)
@@ -40,7 +41,8 @@ def main(argv=None) -> int:
 
     scale = Scale(cards=args.cards, dashboards=args.dashboards, collections=args.collections, users=args.users,
                   databases=args.databases, snippets=args.snippets,
-                  dashcards_per_dashboard=args.dashcards_per_dashboard)
+                  dashcards_per_dashboard=args.dashcards_per_dashboard, segments=args.segments,
+                  timelines=args.timelines, subscriptions=args.subscriptions)
     settings = json.loads(args.settings) if args.settings else {}
     if args.faults:
         settings["faults"] = FaultPlan.from_dict(json.loads(args.faults))

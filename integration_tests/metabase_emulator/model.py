@@ -44,7 +44,8 @@ class Scale:
     """How big the instance is. Only `cards` matters; the rest follow it unless given."""
 
     def __init__(self, cards: int = 60, dashboards=None, collections=None, users=None,
-                 databases=None, snippets=None, dashcards_per_dashboard=None):
+                 databases=None, snippets=None, dashcards_per_dashboard=None, segments=None,
+                 timelines=None, subscriptions=None):
         def pick(given, derived, minimum):
             return max(0, int(given)) if given is not None else max(minimum, int(derived))
 
@@ -57,6 +58,9 @@ class Scale:
         self.databases = pick(databases, self.cards / 1000, 3)
         self.snippets = pick(snippets, self.cards / 50, 3)
         self.dashcards_per_dashboard = pick(dashcards_per_dashboard, 8, 0)
+        self.segments = pick(segments, self.cards / 20, 3)
+        self.timelines = pick(timelines, self.cards / 30, 3)
+        self.subscriptions = pick(subscriptions, self.dashboards / 3, 3)  # dashboard subscriptions
 
     def as_dict(self):
         return dict(vars(self))
@@ -120,6 +124,7 @@ class Table:
     entity_id: str
     estimated_row_count: int | None
     fields: list = dc_field(default_factory=list)
+    visibility_type: str | None = None  # "hidden" tables are left out of metadata unless include_hidden
 
 
 @dataclass(slots=True)
@@ -248,6 +253,89 @@ class Snippet:
     updated_at: int
     entity_id: str
     archived: bool = False
+
+
+@dataclass(slots=True)
+class Segment:
+    id: int
+    name: str
+    description: str | None
+    table_id: int
+    filter: tuple  # (field_id, value): rendered as an MBQL 4 fragment or an MBQL 5 query
+    creator_id: int
+    created_at: int
+    updated_at: int
+    entity_id: str
+    archived: bool = False
+    caveats: str | None = None
+
+
+@dataclass(slots=True)
+class TimelineEvent:
+    id: int
+    timeline_id: int
+    name: str
+    description: str | None
+    timestamp: int
+    time_matters: bool
+    timezone: str
+    icon: str
+    creator_id: int
+    created_at: int
+    updated_at: int
+    archived: bool = False
+
+
+@dataclass(slots=True)
+class Timeline:
+    id: int
+    name: str
+    description: str | None
+    icon: str
+    collection_id: int | None
+    default: bool
+    creator_id: int
+    created_at: int
+    updated_at: int
+    entity_id: str
+    archived: bool = False
+    events: list = dc_field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PulseChannel:
+    id: int
+    channel_type: str  # email | slack
+    schedule_type: str  # hourly | daily | weekly | monthly
+    schedule_hour: int | None
+    schedule_day: str | None
+    schedule_frame: str | None
+    entity_id: str
+    created_at: int
+    updated_at: int
+    user_ids: list = dc_field(default_factory=list)  # recipients who are users
+    emails: list = dc_field(default_factory=list)  # raw addresses
+    details: dict = dc_field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Pulse:
+    """A row of Metabase's pulse table: a dashboard subscription (dashboard_id set), a legacy
+    pulse (neither dashboard nor alert condition) or an alert (alert_condition set)."""
+    id: int
+    name: str | None
+    creator_id: int
+    created_at: int
+    updated_at: int
+    entity_id: str
+    collection_id: int | None
+    dashboard_id: int | None = None
+    alert_condition: str | None = None
+    cards: list = dc_field(default_factory=list)  # [(card_id, dashcard_id or None)]
+    channels: list = dc_field(default_factory=list)
+    skip_if_empty: bool = False
+    archived: bool = False
+    parameters: list = dc_field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -403,6 +491,10 @@ class Model:
         self.dashboards: dict[int, Dashboard] = {}
         self.snippets: dict[int, Snippet] = {}
         self.trash_id: int | None = None
+        self.segments: dict[int, Segment] = {}
+        self.timelines: dict[int, Timeline] = {}
+        self.pulses: dict[int, Pulse] = {}
+        self.memberships: list[tuple] = []  # (membership_id, user_id, group_id)
         self._pools = None
         self._viewers: dict[int, Viewer] = {}
         self._make_users()
@@ -411,6 +503,7 @@ class Model:
         self._make_snippets()
         self._make_cards()
         self._make_dashboards()
+        self._make_relationships()
         self.by_email = {u.email.lower(): u for u in self.users.values()}
 
     # -- helpers --
@@ -885,6 +978,143 @@ class Model:
                         dc.mappings.append((p["id"], rng.choice(fields).id))
             d.dashcards.append(dc)
 
+    # -- memberships, hidden tables, segments, timelines, subscriptions --
+    def _make_relationships(self):
+        self._make_memberships()
+        self._hide_some_tables()
+        self._make_segments()
+        self._make_timelines()
+        self._make_pulses()
+
+    def _make_memberships(self):
+        """One row per (user, group), API-key users included, as permissions_group_membership."""
+        mid = 0
+        for u in self.users.values():
+            for gid in u.group_ids:
+                mid += 1
+                self.memberships.append((mid, u.id, gid))
+
+    def _hide_some_tables(self):
+        """The last table of each warehouse is hidden from the data model (visibility "hidden")."""
+        for db in self.databases.values():
+            if not db.is_sample and len(db.tables) > 1:
+                db.tables[-1].visibility_type = "hidden"
+
+    def _make_segments(self):
+        rng = self._rng("segments")
+        tables = [t for t in self.tables.values() if t.fields]
+        restricted = [t for t in tables if self.databases[t.db_id].restricted]
+        people = self.people()
+        for i in range(self.scale.segments if tables else 0):
+            sid = i + 1
+            # the first one on a table the analyst cannot see, the third archived
+            table = rng.choice(restricted) if i == 0 and restricted else rng.choice(tables)
+            f = rng.choice(table.fields)
+            value = {"type/Boolean": True, "type/Text": rng.choice(["Widget", "Gizmo", "Paid", "EU"])}.get(
+                f.base_type, "2024-01-01" if "Date" in f.base_type else rng.randint(1, 500))
+            created = self._ts_around(rng, sid / max(1, self.scale.segments) * 0.95)
+            self.segments[sid] = Segment(
+                sid, "%s %s" % (rng.choice(["Active", "Large", "Recent", "Paying", "Test", "EU"]),
+                                display_name(table.name)),
+                rng.choice([None, rng.choice(SENTENCES)]), table.id, (f.id, value), rng.choice(people).id,
+                created, created + rng.randint(0, 10**13), self._nano(rng), archived=i == 2 or rng.random() < 0.08,
+                caveats=rng.choice([None, None, "Excludes refunds."]))
+
+    def _make_timelines(self):
+        rng = self._rng("timelines")
+        places = [c.id for c in self.content_collections() if not c.archived]
+        restricted = [c for c in places if self.collections[c].restricted]
+        people = self.people()
+        eid = 0
+        for i in range(self.scale.timelines):
+            tid = i + 1
+            # the first timeline in the root collection, the second restricted, the third archived
+            coll = None if i == 0 or not places else rng.choice(restricted) if i == 1 and restricted \
+                else rng.choice(places + [None])
+            created = self._ts_around(rng, tid / max(1, self.scale.timelines) * 0.9)
+            name = "%s events" % (self.collections[coll].name if coll else "Our analytics") if i % 4 == 3 else \
+                "%s %s" % (rng.choice(AREAS), rng.choice(["Launches", "Incidents", "Campaigns", "Releases"]))
+            t = Timeline(tid, name, rng.choice([None, rng.choice(SENTENCES)]),
+                         rng.choice(["star", "cake", "mail", "warning", "bell", "cloud"]), coll, i % 4 == 3,
+                         rng.choice(people).id, created, created + rng.randint(0, 10**12), self._nano(rng),
+                         archived=i == 2)
+            for k in range(rng.randint(1, 5) if i else 3):
+                eid += 1
+                at = self._ts_around(rng, rng.random())
+                t.events.append(TimelineEvent(
+                    eid, tid, rng.choice(["v2 launch", "Outage", "Black Friday", "Price change", "Re-org",
+                                          "Campaign start", "Data backfill"]),
+                    rng.choice([None, "See the post-mortem."]), at, rng.random() < 0.5,
+                    rng.choice(["UTC", "Europe/Berlin", "America/New_York"]), rng.choice(["star", "warning", "bell"]),
+                    rng.choice(people).id, at + 10**6, at + rng.randint(10**6, 10**11),
+                    archived=t.archived or (i == 0 and k == 2)))  # an archived event in a live timeline
+            self.timelines[tid] = t
+
+    def _make_pulses(self):
+        rng = self._rng("pulses")
+        people = self.people()
+        analyst = self.users[2]
+        active = [u for u in people if u.is_active]
+        live = [d for d in self.dashboards.values() if not d.archived and any(dc.card_id for dc in d.dashcards)]
+        archived = [d for d in self.dashboards.values() if d.archived and any(dc.card_id for dc in d.dashcards)]
+        readable_by_analyst = [d for d in live if self.can_read(self.viewer(analyst), d.collection_id)]
+        cards = [c for c in self.cards.values() if not c.archived]
+        ids = iter(range(1, 10**9))
+        cids = iter(range(1, 10**9))
+
+        def channels(pulse_id, created):
+            out = []
+            for kind in (["email"] + (["slack"] if rng.random() < 0.4 else [])):
+                stype = rng.choice(["hourly", "daily", "daily", "weekly", "monthly"])
+                ch = PulseChannel(next(cids), kind, stype, None if stype == "hourly" else rng.randint(0, 23),
+                                  rng.choice(["mon", "tue", "fri"]) if stype in ("weekly", "monthly") else None,
+                                  rng.choice(["first", "mid", "last"]) if stype == "monthly" else None,
+                                  self._nano(rng), created, created + rng.randint(0, 10**11))
+                if kind == "email":
+                    users = {u.id for u in rng.sample(people, min(len(people), rng.randint(1, 3)))}
+                    if rng.random() < 0.5:
+                        users.add(analyst.id)
+                    ch.user_ids = sorted(users)
+                    ch.emails = rng.choice([[], ["board@example.com"], ["ops@example.com", "cfo@example.org"]])
+                else:
+                    ch.details = {"channel": rng.choice(["#metrics", "#exec", "#data-alerts"])}
+                out.append(ch)
+            return out
+
+        def pulse(name, creator, dashboard=None, collection_id=None, alert=None, card_ids=(), is_archived=False):
+            pid = next(ids)
+            created = self._ts_around(rng, rng.uniform(0.3, 0.97))
+            p = Pulse(pid, name, creator.id, created, created + rng.randint(0, 10**12), self._nano(rng),
+                      dashboard.collection_id if dashboard else collection_id, dashboard.id if dashboard else None,
+                      alert, skip_if_empty=rng.random() < 0.3, archived=is_archived)
+            if dashboard:
+                p.cards = [(dc.card_id, dc.id) for dc in dashboard.dashcards if dc.card_id]
+                p.parameters = [dict(pp, value=None) for pp in dashboard.parameters[:1]]
+            else:
+                p.cards = [(cid, None) for cid in card_ids]
+            p.channels = channels(pid, created)
+            self.pulses[pid] = p
+            return p
+
+        for i in range(self.scale.subscriptions if live else 0):
+            # the analyst's own subscription first; one on an archived dashboard; one archived
+            if i == 0 and readable_by_analyst:
+                d, creator = rng.choice(readable_by_analyst), analyst
+            elif i == 1 and archived:
+                d, creator = rng.choice(archived), rng.choice(active)
+            else:
+                d, creator = rng.choice(live), rng.choice(active)
+            pulse(d.name, creator, dashboard=d, is_archived=i == 2)
+        if cards:
+            colls = [c.id for c in self.content_collections() if not c.archived]
+            for i in range(max(1, self.scale.subscriptions // 3)):  # legacy pulses: cards, no dashboard
+                pulse("Weekly %s" % rng.choice(METRICS), rng.choice(active), collection_id=rng.choice(colls + [None]),
+                      card_ids=[c.id for c in rng.sample(cards, min(len(cards), rng.randint(1, 3)))])
+            for i in range(2):  # alerts: never listed by GET /api/pulse
+                card = rng.choice(cards)
+                pulse(None, rng.choice(active), collection_id=card.collection_id, alert=rng.choice(["rows", "goal"]),
+                      card_ids=[card.id])
+
     # -- permissions --
     def viewer(self, user: User) -> Viewer:
         v = self._viewers.get(user.id)
@@ -967,3 +1197,31 @@ class Model:
         ok = {"active": (True,), "deactivated": (False,), "all": (True, False)}[status]
         return [u for u in self.people() if u.is_active in ok]
 
+    def visible_segments(self, viewer: Viewer):
+        """GET /api/segment: live segments on tables the viewer can read."""
+        return [s for s in self.segments.values()
+                if not s.archived and self.tables[s.table_id].db_id in viewer.database_ids]
+
+    def visible_timelines(self, viewer: Viewer, archived=False):
+        return [t for t in self.timelines.values()
+                if t.archived == archived and self.can_read(viewer, t.collection_id)]
+
+    def listed_pulses(self, viewer: Viewer, since_046: bool, dashboard_id=None, archived=False):
+        """GET /api/pulse: never alerts. Metabase 0.46+ drops subscriptions of archived dashboards and
+        shows non-admins only the pulses they created; before, whatever collections they can read.
+        0.40 (since_046 False and dashboard_id None here) lists only legacy pulses."""
+        out = []
+        for p in self.pulses.values():
+            if p.alert_condition or p.archived != archived or not self.can_read(viewer, p.collection_id):
+                continue
+            if p.dashboard_id and p.dashboard_id not in self.dashboards:
+                continue  # deleted with its dashboard (pulse.dashboard_id cascades)
+            if dashboard_id is not None and p.dashboard_id != dashboard_id:
+                continue
+            if since_046:
+                if p.dashboard_id and self.dashboards[p.dashboard_id].archived:
+                    continue
+                if not viewer.superuser and p.creator_id != viewer.user.id:
+                    continue
+            out.append(p)
+        return out

@@ -296,7 +296,15 @@ class Api:
             ("GET", r"/api/native-query-snippet/(\d+)", self.snippet_detail, True),
             ("GET", r"/api/table", self.table_list, True),
             ("GET", r"/api/permissions/group", self.group_list, True),
+            ("GET", r"/api/permissions/membership", self.membership_list, True),
+            ("GET", r"/api/segment", self.segment_list, True),
+            ("GET", r"/api/segment/(\d+)", self.segment_detail, True),
+            ("GET", r"/api/pulse", self.pulse_list, True),
+            ("GET", r"/api/database/(\d+)/metadata", self.database_metadata, True),
         ]
+        if p.since(43):  # timelines and events came with 0.43
+            table += [("GET", r"/api/timeline", self.timeline_list, True),
+                      ("GET", r"/api/timeline/(\d+)", self.timeline_detail, True)]
         if p.activity_feed:
             table.append(("GET", r"/api/activity", self.activity, True))
         return [(m, re.compile(rx + "/?$"), fn, needs_auth) for m, rx, fn, needs_auth in table]
@@ -538,6 +546,8 @@ class Api:
             raise HttpError(404, "Not found.")
         if not self.m.can_read(req.viewer, d.collection_id):
             raise HttpError(403, FORBIDDEN)
+        if d.archived and not self.p.trash:  # check-not-archived, until the Trash (0.50)
+            raise HttpError(404, {"message": "The object has been archived.", "error_code": "archived"})
         # not cached: with the cards spliced in as bytes this costs a fraction of a millisecond
         resp = json_response(self.r.dashboard_detail(d, req.viewer, self.dashcard_card))
         if self.p.view_bumps_updated_at and self.on_view:
@@ -597,6 +607,64 @@ class Api:
 
     def activity(self, req):
         return self.cached(req, self.r.activity)
+
+    # -- relationship endpoints (metabase-api.md section 9) --
+    def membership_list(self, req):
+        if not req.viewer.superuser:
+            raise HttpError(403, FORBIDDEN)
+        return self.cached(req, self.r.memberships)
+
+    def segment_list(self, req):
+        return self.cached(req, lambda: [self.r.segment(s) for s in
+                                         sorted(self.m.visible_segments(req.viewer), key=_name_key)])
+
+    def segment_detail(self, req, sid):
+        s = self.m.segments.get(int(sid))
+        if s is None:
+            raise HttpError(404, "Not found.")
+        if self.m.tables[s.table_id].db_id not in req.viewer.database_ids:
+            raise HttpError(403, FORBIDDEN)
+        return json_response(self.r.segment(s))  # archived ones too
+
+    def timeline_list(self, req):
+        include = req.get("include")
+        if include not in (None, "", "events"):
+            raise HttpError(400, {"errors": {"include": "nullable enum of events"}})
+        archived = req.flag("archived")
+        return self.cached(req, lambda: [
+            self.r.timeline(t, req.viewer, include == "events", archived)
+            for t in sorted(self.m.visible_timelines(req.viewer, archived), key=_name_key)])
+
+    def timeline_detail(self, req, tid):
+        t = self.m.timelines.get(int(tid))
+        if t is None:
+            raise HttpError(404, "Not found.")
+        if not self.m.can_read(req.viewer, t.collection_id):
+            raise HttpError(403, FORBIDDEN)
+        return json_response(self.r.timeline(t, req.viewer, req.get("include") == "events", req.flag("archived")))
+
+    def pulse_list(self, req):
+        archived = req.flag("archived")
+        dashboard_id = req.get("dashboard_id")
+        if dashboard_id is not None and not dashboard_id.isdigit():
+            raise HttpError(400, {"errors": {"dashboard_id": "nullable value must be an integer greater than zero."}})
+        dashboard_id = int(dashboard_id) if dashboard_id else None
+        since_046 = self.p.since(46)
+
+        def build():
+            pulses = self.m.listed_pulses(req.viewer, since_046, dashboard_id, archived)
+            if not self.p.since(41) and dashboard_id is None:
+                pulses = [p for p in pulses if p.dashboard_id is None]  # 0.40 compares dashboard_id to NULL
+            return [self.r.pulse(p, req.viewer) for p in sorted(pulses, key=lambda p: ((p.name or "").lower(), p.id))]
+        return self.cached(req, build)
+
+    def database_metadata(self, req, dbid):
+        db = self.m.databases.get(int(dbid))
+        if db is None:
+            raise HttpError(404, "Not found.")
+        if db.id not in req.viewer.database_ids:
+            raise HttpError(403, FORBIDDEN)
+        return self.cached(req, lambda: self.r.metadata(db, req.viewer, req.flag("include_hidden")))
 
 
 APP_PAGE = b"""<!DOCTYPE html>

@@ -31,7 +31,9 @@ from .routes import HTML, JSON, SSO_PAGE, Api, Body, Request, Response, json_res
 
 CHUNK = 1 << 20
 STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
-           "permission_groups")
+           "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
+           "timelines", "timeline_events", "dashboard_subscriptions")
+ARCHIVABLE = ("cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards")
 DEFAULT_SETTINGS = {
     "faults": None,
     "latency_ms": 0,
@@ -405,10 +407,17 @@ class Emulator:
             raise ValueError("unknown viewer %r (admin, analyst, admin_key, analyst_key or an email)" % viewer)
         return user
 
-    def expected_ids(self, stream: str, viewer: str = "admin") -> list:
-        """Ids a complete sync of `stream` must emit when run as `viewer`."""
+    def expected_ids(self, stream: str, viewer: str = "admin", include_archived: bool = False) -> list:
+        """Ids a complete sync of `stream` must emit when run as `viewer` (primary key values:
+        `membership_id` for permission_group_memberships). With `include_archived`, archived
+        cards, collections (with the Trash from 0.50 on), dashboards and snippets too."""
         m = self.model
         v = m.viewer(self._viewer_user(viewer))
+        if include_archived and stream in ARCHIVABLE:
+            return sorted(set(self.expected_ids(stream, viewer)) | set(self._archived_ids(stream, v)),
+                          key=lambda i: (isinstance(i, str), i))
+        if stream in STREAMS[8:]:
+            return self._expected_relationship_ids(stream, v)
         if stream == "cards":
             return sorted(c.id for c in m.visible_cards(v, "all"))
         if stream == "collections":
@@ -464,6 +473,50 @@ class Emulator:
     def updated_at(self, stream: str, row_id: int):
         """The row's updated_at exactly as the API sends it (a string, or None)."""
         return self.changes.rendered_updated_at(stream, row_id)
+
+    def _archived_ids(self, stream: str, v) -> list:
+        m, p = self.model, self.profile
+        gone = self._settings["vanishing_dashboard_ids"]
+        if stream == "cards":
+            return [c.id for c in m.visible_cards(v, "archived")]
+        if stream == "collections":
+            return [c.id for c in m.visible_collections(v, archived=True)] + ([m.trash_id] if p.trash else [])
+        if stream == "native_query_snippets":
+            return [s.id for s in m.visible_snippets(v, archived=True)]
+        # before the Trash (0.50) Metabase refuses the detail of an archived dashboard
+        dashboards = [d for d in m.visible_dashboards(v, "archived") if p.trash and d.id not in gone]
+        if stream == "dashboards":
+            return [d.id for d in dashboards]
+        return self._dashcard_ids(dashboards)
+
+    def _dashcard_ids(self, dashboards) -> list:
+        return [dc.id for d in dashboards for dc in d.dashcards
+                if not (dc.card_id and self.model.cards[dc.card_id].archived)]
+
+    def _expected_relationship_ids(self, stream: str, v) -> list:
+        m, p = self.model, self.profile
+        if stream == "dashboard_cards":
+            gone = self._settings["vanishing_dashboard_ids"]
+            return sorted(self._dashcard_ids([d for d in m.visible_dashboards(v, "all") if d.id not in gone]))
+        if stream == "fields":
+            return sorted(f.id for db in m.visible_databases(v) for t in db.tables for f in t.fields)
+        if stream == "permission_group_memberships":
+            return [mid for mid, _, _ in m.memberships] if v.superuser else []  # others get 403
+        if stream == "segments":
+            return sorted(s.id for s in m.visible_segments(v))
+        if stream in ("timelines", "timeline_events"):
+            if not p.since(43):
+                return []  # GET /api/timeline does not exist yet
+            timelines = m.visible_timelines(v)
+            if stream == "timelines":
+                return sorted(t.id for t in timelines)
+            return sorted(e.id for t in timelines for e in t.events if not e.archived)
+        if stream == "dashboard_subscriptions":
+            pulses = m.listed_pulses(v, p.since(46))
+            if not p.since(41):
+                pulses = [x for x in pulses if x.dashboard_id is None]  # 0.40: legacy pulses only
+            return sorted(x.id for x in pulses)
+        raise ValueError(stream)
 
     # -- request log --
     def _log_request(self, entry: dict):
