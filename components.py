@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 from dataclasses import InitVar, dataclass
@@ -16,10 +17,16 @@ import certifi
 import ijson
 import requests
 
+from airbyte_cdk.config_observation import (
+    create_connector_config_control_message,
+    emit_configuration_as_airbyte_control_message,
+)
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -42,6 +49,11 @@ HTML_ANSWER = (
     "it must point at Metabase itself (e.g. https://metabase.example.com/api/), not at a "
     "single sign-on or proxy login page in front of it."
 )
+
+
+# Keys of the config the runtime adds (the manifest's config normalization, the CLI's injected
+# manifest and code): not the user's, so not handed back to the platform in a config update.
+DERIVED_CONFIG_KEYS = ("api_base_url",)
 
 
 def config_error(message: str) -> AirbyteTracedException:
@@ -71,6 +83,20 @@ _REACHABLE: set[tuple[str, int]] = set()
 def _shared_session(*identity: str) -> _SharedSession:
     with _SESSIONS_LOCK:
         return _SESSIONS.setdefault(identity, _SharedSession())
+
+
+def _builder_message_repository() -> Optional[MessageRepository]:
+    """The message repository of the Connector Builder's test read, when the CDK factory building
+    this component is the Builder's; None otherwise. The CDK hands custom components no
+    message repository, and only what goes through it reaches the Builder's answer (it reads
+    config updates from there, not from stdout): so it is taken from the factory's frame."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        factory = frame.f_locals.get("self")
+        if isinstance(factory, ModelToComponentFactory):
+            return factory.get_message_repository() if factory._emit_connector_builder_messages else None
+        frame = frame.f_back
+    return None
 
 
 def _check_reachable(api_url: str) -> None:
@@ -114,7 +140,9 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
 
     A login happens at most once per process for a given user, under a lock. A 401 on a data
     request while a password is configured renews the session once (however many threads hit
-    it at the same time) and sends the request again."""
+    it at the same time) and sends the request again. Each new session is handed to the
+    platform as a config update (session_token), so the next sync uses it instead of logging in:
+    one login per session lifetime."""
 
     config: Mapping[str, Any]
     parameters: InitVar[Mapping[str, Any]]
@@ -131,6 +159,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         self._password = self.config.get("password") or ""
         self._shared = _shared_session(self._api_url, self._username, self._session_token)
         self._warned_forbidden: set[str] = set()
+        self._builder_messages = _builder_message_repository()
 
     # --- what the CDK calls -------------------------------------------------------------
 
@@ -167,7 +196,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         shared = self._shared
         with shared.lock:
             if shared.token is None:
-                shared.token = self._session_token or self._login()
+                shared.token = self._session_token or self._hand_over(self._login())
             return shared.token
 
     def _renew_session(self, rejected: Optional[str]) -> str:
@@ -176,8 +205,21 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         with shared.lock:
             if shared.token is None or shared.token == rejected:
                 logger.info("Metabase rejected the session; logging in again.")
-                shared.token = self._login()
+                shared.token = self._hand_over(self._login())
             return shared.token
+
+    def _hand_over(self, token: str) -> str:
+        """Give the platform the user's config with the new session as session_token (a CONTROL
+        message, as for rotated OAuth tokens), so that the next sync does not log in again.
+        Called under the session lock: one message per login, however many threads wait."""
+        config = {key: value for key, value in self.config.items()
+                  if not key.startswith("__") and key not in DERIVED_CONFIG_KEYS}
+        config["session_token"] = token
+        if self._builder_messages is not None:  # the Builder shows it as its latest config update
+            self._builder_messages.emit_message(create_connector_config_control_message(config))
+        else:  # straight to stdout, as the CDK does for OAuth: check has no message queue
+            emit_configuration_as_airbyte_control_message(config)
+        return token
 
     def _after_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
         if response.status_code == 403:

@@ -267,3 +267,37 @@ def test_no_secret_reaches_logs_and_the_minted_session_is_masked(metabase, make_
     for secret in (PASSWORD, TOKEN, minted):
         assert secret not in text
     assert filter_secrets(f"header {minted}") == "header ****"
+
+
+def config_updates(capsys):
+    """The CONTROL messages printed so far (the authenticator prints them straight to stdout)."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [m["control"]["connectorConfig"]["config"] for m in lines if m["type"] == "CONTROL"]
+
+
+def test_each_login_hands_the_users_config_with_the_new_session_to_the_platform(metabase, make_authenticator, capsys):
+    user_config = {"instance_api_url": API, "username": "a@example.com", "password": PASSWORD, "num_workers": 8}
+    # what the runtime adds to it: the normalized URL, the CLI's injected manifest
+    auth = make_authenticator(**user_config, api_base_url=API, __injected_declarative_manifest={"version": "x"})
+    workers = [threading.Thread(target=get, args=(auth,)) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    [update] = config_updates(capsys)
+    assert update == {**user_config, "session_token": update["session_token"]}
+    assert update["session_token"] in metabase.valid
+
+    metabase.expire_all()
+    assert get(auth).status_code == 200
+    [renewed] = config_updates(capsys)
+    assert renewed["session_token"] in metabase.valid and renewed["session_token"] != update["session_token"]
+    assert metabase.logins == 2
+
+
+@pytest.mark.parametrize("credentials", [{"api_key": API_KEY}, {"session_token": TOKEN, "username": "a@example.com",
+                                                                  "password": PASSWORD}])
+def test_an_api_key_or_a_working_token_hands_nothing_over(metabase, make_authenticator, capsys, credentials):
+    metabase.valid.add(TOKEN)
+    assert get(make_authenticator(**credentials)).status_code == 200
+    assert config_updates(capsys) == [] and metabase.logins == 0

@@ -355,6 +355,10 @@ class Emulator:
     def mint_session(self, email: str) -> str:
         return self.auth.mint(email)
 
+    def expire_sessions(self):
+        """Ends every session minted so far (the 14 days have passed); later logins work."""
+        self.auth.expire_all()
+
     @property
     def expiries(self) -> int:
         return self.auth.stats["expiries"]
