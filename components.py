@@ -10,7 +10,8 @@ import sys
 import threading
 import time
 from dataclasses import InitVar, dataclass
-from typing import Any, Iterator, Mapping, MutableMapping, Optional
+from http import HTTPStatus
+from typing import Any, Iterator, Mapping, MutableMapping, Optional, Union
 from urllib.parse import urlsplit
 
 import certifi
@@ -26,7 +27,13 @@ from airbyte_cdk.sources.declarative.auth.declarative_authenticator import Decla
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
+    SUCCESS_RESOLUTION,
+    ErrorResolution,
+    ResponseAction,
+)
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -341,6 +348,64 @@ def _retry_after(response: requests.Response, default: float) -> float:
         return min(float(response.headers.get("Retry-After", default)), 60.0)
     except ValueError:
         return default
+
+
+@dataclass
+class MetabaseErrorHandler(DefaultErrorHandler):
+    """The manifest's response filters first; then, for a status none of them maps, those in
+    `retried_http_codes` are retried with back-off and end as a transient error, and any other
+    fails at once; dropped connections and time-outs are retried and end as a transient error.
+    Every message names the status (or what went wrong) and the endpoint.
+
+    Python because the CDK cannot: its fallback retries any status the manifest does not map,
+    for minutes, and ends it as a system error; a filter's message cannot name the status; and a
+    filter that retries a status the CDK does not know (507, 52x, 529) ends as a system error."""
+
+    retried_http_codes: Optional[list[int]] = None
+
+    def interpret_response(
+        self, response_or_exception: Optional[Union[requests.Response, Exception]]
+    ) -> ErrorResolution:
+        if isinstance(response_or_exception, (requests.ConnectionError, requests.Timeout)):
+            url = _without_query(response_or_exception.request.url) if response_or_exception.request else "Metabase"
+            return ErrorResolution(
+                ResponseAction.RETRY, FailureType.transient_error,
+                f"The connection to {url} kept dropping or timing out "
+                f"({type(response_or_exception).__name__}); run the sync again later.",
+            )
+        if not isinstance(response_or_exception, requests.Response):
+            return super().interpret_response(response_or_exception)
+        response = response_or_exception
+        for response_filter in self.response_filters or []:
+            resolution = response_filter.matches(response)
+            if resolution:
+                return resolution
+        if response.ok:
+            return SUCCESS_RESOLUTION
+        status, url = _status_text(response), _without_query(response.url)
+        if response.status_code in (self.retried_http_codes or []):
+            return ErrorResolution(
+                ResponseAction.RETRY, FailureType.transient_error,
+                f"Metabase (or a proxy in front of it) kept answering {status} to {url}; run the "
+                "sync again later.",
+            )
+        return ErrorResolution(
+            ResponseAction.FAIL, FailureType.system_error,
+            f"Metabase (or a proxy in front of it) answered {status} to {url}, which the connector "
+            "does not expect; it stops without retrying. Check instance_api_url and any proxy in "
+            "front of Metabase.",
+        )
+
+
+def _status_text(response: requests.Response) -> str:
+    """'507 Insufficient Storage': the reason the server sent, else the standard one."""
+    reason = (response.reason or "").strip()
+    if not reason:
+        try:
+            reason = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            reason = ""
+    return f"{response.status_code} {reason}".strip()
 
 
 class _ChunkReader:

@@ -2,6 +2,7 @@
 answer with the right failure type, never a bare stack trace. One test per row of the table in
 docs/bad-inputs.md."""
 
+import re
 import socket
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -71,6 +72,12 @@ ROWS = [
     Row("truncated body", lambda e: admin(e), "cut off", failure_type="transient_error", stream="cards",
         settings={"faults": FaultPlan(rate_truncate=1.0, max_consecutive=1000, paths="^/api/card$")},
         check_fails=False),
+    Row("connection dropped on every retry", lambda e: admin(e, max_retries=1), "kept dropping or timing out",
+        failure_type="transient_error", stream="cards", check_fails=False,
+        settings={"faults": FaultPlan(rate_drop=1.0, max_consecutive=1000, paths="^/api/card$")}),
+    Row("429 on every retry", lambda e: admin(e, max_retries=1), "rate limit", failure_type="transient_error",
+        stream="cards", check_fails=False,
+        settings={"faults": FaultPlan(rate_429=1.0, retry_after=1, max_consecutive=1000, paths="^/api/card$")}),
     Row("an endpoint that 404s on this Metabase version", lambda e: admin(e), "does not exist (404)",
         stream="native_query_snippets", settings={"missing_paths": ["/api/native-query-snippet"]},
         check_fails=False),
@@ -145,3 +152,39 @@ def test_dashboard_deleted_between_list_and_detail_is_skipped(emulators):
     assert run.record_ids("dashboards") == expected[2:]
     assert run.record_ids("cards") == id_order(emulator.expected_ids("cards"))
     assert sum("deleted during the sync" in log["message"] for log in run.logs) == 2
+
+
+# Each stream's one list endpoint, so one sync tries as many statuses as there are streams.
+ENDPOINTS = {"cards": "/api/card", "collections": "/api/collection", "dashboards": "/api/dashboard",
+             "users": "/api/user", "databases": "/api/database", "native_query_snippets": "/api/native-query-snippet",
+             "tables": "/api/table", "permission_groups": "/api/permissions/group"}
+# What Metabase and the proxies and CDNs in front of it send while they restart or are overloaded.
+PASSING = [408, 500, 502, 503, 504, 507, 520, 521, 522, 523, 524, 529]
+UNEXPECTED = [400, 409, 410, 413, 414, 422, 431, 501]
+
+
+@pytest.mark.parametrize("statuses", [PASSING[:8], PASSING[8:], UNEXPECTED],
+                         ids=["passing statuses (1)", "passing statuses (2)", "unexpected statuses"])
+def test_each_status_gets_its_answer(emulators, statuses):
+    """Passing statuses: retried (here once), then a transient_error naming the status and the
+    endpoint. Any other: no retry even with the default 6, a system_error naming both at once."""
+    emulator = emulators("v0.57")
+    status_of = dict(zip(ENDPOINTS.values(), statuses))
+    emulator.configure(status_paths=status_of)
+    retried = statuses[0] in PASSING
+    streams = [stream for stream, path in ENDPOINTS.items() if path in status_of]
+    config = make_config(emulator, "api_key", **({"max_retries": 1} if retried else {}))
+    run = sync(config, emulator.ca_bundle, streams=streams)
+
+    assert run.returncode != 0
+    for stream, (path, status) in zip(streams, status_of.items()):
+        url = re.escape(emulator.base_url + path)
+        said = re.compile(rf"answering {status} [A-Z].* to {url}; run the sync again later" if retried
+                          else rf"answered {status} [A-Z].* to {url}, which the connector does not expect")
+        # a failed dashboard list is reported by the CDK under the list's name or the stream's
+        reported_as = {stream, "dashboard_list"} if stream == "dashboards" else {stream}
+        errors = [e for e in run.errors if (e.get("stream_descriptor") or {}).get("name") in reported_as]
+        assert errors and all(said.search(e["message"]) for e in errors), (status, path, errors[:1])
+        assert {e["failure_type"] for e in errors} == {"transient_error" if retried else "system_error"}
+        sent_once = 2 if stream == "users" else 1  # users: active and deactivated
+        assert emulator.count(path=path) == sent_once * (2 if retried else 1), (status, path)

@@ -43,6 +43,7 @@ DEFAULT_SETTINGS = {
     "vanishing_collection_ids": frozenset(),
     "invalid_json_paths": frozenset(),
     "missing_paths": frozenset(),  # as an endpoint removed in this version: 404
+    "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
 }
 # What Metabase (Jetty + its security middleware) sends on every answer.
 COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
@@ -50,6 +51,18 @@ COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n
                   b"Cache-Control: max-age=0, no-cache, must-revalidate, proxy-revalidate\r\n"
                   b"Expires: Tue, 03 Jul 2001 06:00:00 GMT\r\nX-Permitted-Cross-Domain-Policies: none\r\n")
 INVALID_JSON = b'{"data":[{"id":1,"name":"Revenue by Month","result_metadata":[{"name":"ID",'
+
+
+# Statuses of CDNs and proxies (Cloudflare's 52x, 529) that http.HTTPStatus does not name.
+EXTRA_PHRASES = {520: "Web Server Returned an Unknown Error", 521: "Web Server Is Down", 522: "Connection Timed Out",
+                 523: "Origin Is Unreachable", 524: "A Timeout Occurred", 529: "Site Is Overloaded"}
+
+
+def phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return EXTRA_PHRASES.get(status, "Unknown")
 
 
 def fault_response(fault: str, plan: FaultPlan) -> Response:
@@ -60,10 +73,13 @@ def fault_response(fault: str, plan: FaultPlan) -> Response:
     if fault == "500":
         return json_response({"message": "Emulated internal error", "via": [{"type": "java.lang.RuntimeException"}],
                               "trace": [], "type": "java.lang.RuntimeException"}, 500)
-    phrase = HTTPStatus(int(fault)).phrase  # 502/503 come from a proxy in front of Metabase
+    return proxy_page(int(fault))  # 502/503 come from a proxy in front of Metabase
+
+
+def proxy_page(status: int) -> Response:
     page = "<html><head><title>%s %s</title></head><body><center><h1>%s %s</h1></center><hr><center>nginx</center>" \
-           "</body></html>\n" % (fault, phrase, fault, phrase)
-    return Response(int(fault), page.encode(), HTML)
+           "</body></html>\n" % (status, phrase(status), status, phrase(status))
+    return Response(status, page.encode(), HTML)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -126,6 +142,8 @@ class Handler(BaseHTTPRequestHandler):
                     resp = Response(200, INVALID_JSON, JSON, auth=auth)
                 elif path in settings["missing_paths"]:
                     resp = text_response("API endpoint does not exist.", 404)
+                elif path in settings["status_paths"]:
+                    resp = proxy_page(settings["status_paths"][path])
             if resp is not None:
                 resp.auth = auth
         entry = {"t": time.time(), "method": self.command, "path": path, "query": query, "auth": auth,
@@ -155,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         """Write the answer; returns the body bytes sent. A truncated answer stops halfway.
         `log(planned_bytes)` is called just before the first byte is written."""
         length = resp.length
-        head = ["HTTP/1.1 %d %s" % (resp.status, HTTPStatus(resp.status).phrase),
+        head = ["HTTP/1.1 %d %s" % (resp.status, phrase(resp.status)),
                 "Date: " + formatdate(usegmt=True), "Server: " + self.server_version]
         if resp.status != 204:
             head += ["Content-Type: " + resp.content_type, "Content-Length: %d" % length]
@@ -334,6 +352,8 @@ class Emulator:
                 v = frozenset(v or ())
             elif k in ("session_max_requests", "session_max_seconds"):
                 v = None if v is None else (int(v) if k == "session_max_requests" else float(v))
+            elif k == "status_paths":
+                v = {str(path): int(status) for path, status in dict(v or {}).items()}
             elif k == "latency_ms":
                 v = float(v or 0)
             elif k == "login_throttle_threshold":
