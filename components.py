@@ -181,6 +181,15 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         return self._current_session()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self._first_contact()
+        request.headers.update(self.get_auth_header())
+        if self._after_response not in request.hooks["response"]:  # the CDK re-applies auth on retries
+            request.register_hook("response", self._after_response)
+        return request
+
+    def _first_contact(self) -> None:
+        """What is checked before anything is sent, a data request or a login alike (the CDK
+        asks for the token, so logs in, before it hands the request to __call__)."""
         if not self._api_url.startswith("https://"):
             raise config_error(
                 "instance_api_url must start with https:// (Metabase credentials must not travel "
@@ -189,10 +198,6 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         if not (self._api_key or self._session_token or (self._username and self._password)):
             raise config_error(NO_CREDENTIALS)
         _check_reachable(self._api_url)
-        request.headers.update(self.get_auth_header())
-        if self._after_response not in request.hooks["response"]:  # the CDK re-applies auth on retries
-            request.register_hook("response", self._after_response)
-        return request
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -275,6 +280,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     def _login(self) -> str:
         if not self._can_login():
             raise config_error(EXPIRED_TOKEN if self._session_token else NO_CREDENTIALS)
+        self._first_contact()
         url = self._api_url + "session"
         body = {"username": self._username, "password": self._password}
         for attempt in range(1, self.login_attempts + 1):
@@ -297,10 +303,10 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     def _session_from(self, response: requests.Response, url: str) -> str:
         if _is_html(response):
             raise config_error(HTML_ANSWER.format(url=url))
-        if response.status_code == 404:
+        if response.status_code == 404:  # worded as the manifest's wrong_url filter
             raise config_error(
-                f"There is no Metabase API at {url} (404). Check instance_api_url, e.g. "
-                "https://metabase.example.com/api/ (with /api once)."
+                f"{url} does not exist (404). Check instance_api_url: it must be the address of "
+                "Metabase's API, e.g. https://metabase.example.com/api/ (with /api once)."
             )
         text = response.text.strip()
         try:
