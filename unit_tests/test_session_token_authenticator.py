@@ -241,17 +241,16 @@ def test_http_url_is_refused(components):
     assert "https://" in raised.value.message
 
 
+@pytest.mark.parametrize("credentials", [{"api_key": API_KEY}, {"username": "a@example.com", "password": PASSWORD}])
 @pytest.mark.parametrize(
     "url, expected",
     [("https://127.0.0.1:1/api/", "Cannot connect to 127.0.0.1:1"), ("https://metabase.invalid/api/", "cannot be found")],
 )
-def test_unreachable_host_is_a_config_error_without_retries(components, url, expected):
+def test_unreachable_host_is_a_config_error_without_retries(components, url, expected, credentials):
     components._REACHABLE.clear()
-    auth = components.SessionTokenAuthenticator(config={"api_key": API_KEY}, parameters={}, api_base_url=url)
+    auth = components.SessionTokenAuthenticator(config=credentials, parameters={}, api_base_url=url)
     with pytest.raises(AirbyteTracedException) as raised:
-        with requests.Session() as session:
-            session.auth = auth
-            session.get(url + "card")
+        auth.get_auth_header()  # what the CDK asks first: with a password, the login
     assert raised.value.failure_type == FailureType.config_error
     assert expected in raised.value.message
 
