@@ -251,6 +251,9 @@ def test_unreachable_host_is_a_config_error_without_retries(components, url, exp
     auth = components.SessionTokenAuthenticator(config=credentials, parameters={}, api_base_url=url)
     with pytest.raises(AirbyteTracedException) as raised:
         auth.get_auth_header()  # what the CDK asks first: with a password, the login
+        with requests.Session() as session:
+            session.auth = auth
+            session.get(url + "card")
     assert raised.value.failure_type == FailureType.config_error
     assert expected in raised.value.message
 
