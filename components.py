@@ -51,6 +51,14 @@ EXPIRED_TOKEN = (
     "MAX_SESSION_AGE says otherwise). Create a new one with POST /api/session, or configure "
     "an API key, or a username and password so the connector can log in by itself."
 )
+SESSIONS_REFUSED = (
+    "Metabase rejected each of the last {n} sessions it created (401 Unauthenticated) before any "
+    "request could use it: something between the connector and Metabase may drop the "
+    "X-Metabase-Session header (a proxy), or this user's sessions end at once. Use an API key, or "
+    "a session token made by hand (POST /api/session)."
+)
+REFUSED_LOGINS = 3
+MAX_RENEWALS = 30
 HTML_ANSWER = (
     "{url} answered with an HTML page instead of Metabase's JSON API. Check instance_api_url: "
     "it must point at Metabase itself (e.g. https://metabase.example.com/api/), not at a "
@@ -80,6 +88,9 @@ class _SharedSession:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.token: Optional[str] = None
+        self.unconfirmed = None  # a minted session no answer has accepted yet, to hand over once one does
+        self.logins_unconfirmed = 0  # logins since Metabase last accepted a session
+        self.refused: Optional[AirbyteTracedException] = None  # Metabase rejects sessions it has just made
 
 
 _SESSIONS: dict[tuple[str, ...], _SharedSession] = {}
@@ -208,22 +219,48 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         shared = self._shared
         with shared.lock:
             if shared.token is None:
-                shared.token = self._session_token or self._hand_over(self._login())
+                shared.token = self._session_token or self._new_session()
             return shared.token
 
     def _renew_session(self, rejected: Optional[str]) -> str:
         """Log in again unless another thread already replaced the rejected session."""
         shared = self._shared
         with shared.lock:
+            if shared.refused:
+                raise shared.refused
             if shared.token is None or shared.token == rejected:
+                # Sessions may expire faster than 8 workers use them, so a rejected fresh session
+                # proves nothing: the requests it served may still be on their way back. Three
+                # logins without an accepted answer would need 9 such requests in flight: more
+                # than the workers can send. Then Metabase refuses the sessions it makes.
+                if shared.logins_unconfirmed >= REFUSED_LOGINS:
+                    shared.refused = config_error(SESSIONS_REFUSED.format(n=shared.logins_unconfirmed))
+                    raise shared.refused
                 logger.info("Metabase rejected the session; logging in again.")
-                shared.token = self._hand_over(self._login())
+                shared.token = self._new_session()
             return shared.token
+
+    def _new_session(self) -> str:
+        """A login, whose session is handed over once Metabase has accepted it (under the lock)."""
+        shared = self._shared
+        shared.unconfirmed = self._login()
+        shared.logins_unconfirmed += 1
+        return shared.unconfirmed
+
+    def _accepted(self, response: requests.Response) -> None:
+        """Metabase answered a request sent with a session: a newly minted one goes to the
+        platform now, once, however many threads see it accepted."""
+        shared = self._shared
+        shared.logins_unconfirmed = 0
+        if shared.unconfirmed is not None and shared.unconfirmed == _sent_session(response):
+            with shared.lock:
+                if shared.unconfirmed == _sent_session(response):
+                    shared.unconfirmed = None
+                    self._hand_over(_sent_session(response))
 
     def _hand_over(self, token: str) -> str:
         """Give the platform the user's config with the new session as session_token (a CONTROL
-        message, as for rotated OAuth tokens), so that the next sync does not log in again.
-        Called under the session lock: one message per login, however many threads wait."""
+        message, as for rotated OAuth tokens), so that the next sync does not log in again."""
         config = {key: value for key, value in self.config.items()
                   if not key.startswith("__") and key not in DERIVED_CONFIG_KEYS}
         config["session_token"] = token
@@ -234,15 +271,25 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         return token
 
     def _after_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
-        if response.status_code == 403:
-            self._warn_forbidden(response)
         renewals = 0
-        while response.status_code == 401 and self._can_login() and not self._api_key and renewals < 3:
+        while response.status_code == 401 and self._can_login() and not self._api_key:
+            if renewals == MAX_RENEWALS:  # others keep using each new session up before this request can
+                response.close()
+                raise AirbyteTracedException(
+                    message=f"Metabase sessions kept expiring before a request to "
+                    f"{_without_query(response.url)} could use one; run the sync again, with fewer "
+                    "workers, or use an API key.",
+                    failure_type=FailureType.transient_error,
+                )
             renewals += 1
             response = self._send_again(response, self._renew_session(_sent_session(response)), send_kwargs)
         if response.status_code == 401:
             response.close()
             raise config_error(self._rejection_message())
+        if response.status_code == 403:
+            self._warn_forbidden(response)
+        if not self._api_key and (response.ok or response.status_code == 403):
+            self._accepted(response)
         return response
 
     @staticmethod
@@ -262,8 +309,6 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
                 "regenerated, or this Metabase is older than 0.49 (no API keys). Create a new key "
                 "in Admin settings > Authentication > API keys."
             )
-        if self._can_login():
-            return "Metabase rejected the session right after a fresh login (401 Unauthenticated)."
         return EXPIRED_TOKEN
 
     def _warn_forbidden(self, response: requests.Response) -> None:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from integration_tests.conftest import make_config
+from integration_tests.conftest import make_config, start_emulator
 from integration_tests.connector import STREAMS, id_order, run_connector, sync
+from integration_tests.metabase_emulator import Scale
 from integration_tests.test_connector_builder import COMPONENTS, builder, emulator, paths_holding, post  # noqa: F401
 
 
@@ -116,3 +117,43 @@ def test_the_builder_shows_the_new_session_as_its_config_update_and_nowhere_else
     # Nor in the manifest server's own output (its log): the message goes to the Builder only.
     server_logs = list(tmp_path_factory.getbasetemp().glob("manifest-server*/server.log"))
     assert server_logs and not any(session_id in log.read_text() for log in server_logs)
+
+
+@pytest.fixture(scope="module")
+def busy_emulator():
+    """Enough dashboards (one request each) for sessions to expire many times over."""
+    emulator = start_emulator("v0.50", scale=Scale(cards=60, dashboards=80))
+    yield emulator
+    emulator.stop()
+
+
+def test_sessions_expiring_every_3_requests_with_8_workers_cost_one_login_each(busy_emulator):
+    emulator = busy_emulator
+    emulator.configure(session_max_requests=3)
+    emulator.clear_requests()
+    run = sync(make_config(emulator, "password", num_workers=8), emulator.ca_bundle)
+    assert_every_record(run, emulator)
+    data = [r for r in emulator.requests() if r["path"] != "/api/session"]
+    needed = 9 + len(emulator.expected_ids("dashboards"))  # the sync's data requests (README)
+    accepted = sum(r["status"] != 401 for r in data)
+    print(f"data requests {needed} (accepted {accepted}, 401s {len(data) - accepted}), logins {logins(emulator)}, "
+          f"config updates {len(config_updates(run))}, bound {1 + needed // 3 + 8}")
+    assert accepted == needed
+    assert needed / 3 <= logins(emulator) <= 1 + needed / 3 + 8  # a session serves 3 requests at most
+    # each session that served a request was handed over once
+    updates = [update["session_token"] for update in config_updates(run)]
+    assert 1 <= len(set(updates)) == len(updates) <= logins(emulator)
+
+
+def test_a_metabase_that_rejects_its_fresh_sessions_fails_at_once_saying_so(busy_emulator):
+    emulator = busy_emulator
+    emulator.configure(session_max_requests=0)  # every session is dead on its first use
+    for command in ("check", "read"):
+        emulator.clear_requests()
+        config = make_config(emulator, "password", num_workers=8)
+        run = run_connector("check", config, ca_bundle=emulator.ca_bundle) if command == "check" else \
+            sync(config, emulator.ca_bundle)
+        message = run.connection_status.get("message", "") if command == "check" else run.errors[0]["message"]
+        assert "rejected each of the last 3 sessions it created" in message, message
+        assert command == "check" or run.errors[0]["failure_type"] == "config_error"
+        assert logins(emulator) == 3 and config_updates(run) == []

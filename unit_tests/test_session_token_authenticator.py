@@ -30,6 +30,8 @@ class FakeMetabase:
         self.login_delay = login_delay
         self.login_answers = []  # queued (status, body, headers) answers before a success
         self.rejections = None  # a Barrier: hold each 401 until that many requests are rejected
+        self.max_uses = None  # a session ends after serving this many requests
+        self.uses = {}
         self._lock = threading.Lock()
         rsps.add_callback(responses.POST, API + "session", callback=self._login)
         rsps.add_callback(responses.GET, API + "card", callback=self._card)
@@ -48,10 +50,12 @@ class FakeMetabase:
     def _card(self, request):
         with self._lock:
             self.data_calls += 1
-            ok = (
-                request.headers.get("X-Metabase-Session") in self.valid
-                or request.headers.get("X-API-Key") == API_KEY
-            )
+            session = request.headers.get("X-Metabase-Session")
+            if session in self.valid and self.max_uses is not None:
+                self.uses[session] = self.uses.get(session, 0) + 1
+                if self.uses[session] > self.max_uses:
+                    self.valid.discard(session)
+            ok = session in self.valid or request.headers.get("X-API-Key") == API_KEY
         if not ok:
             if self.rejections:
                 self.rejections.wait(timeout=5)
@@ -303,3 +307,35 @@ def test_an_api_key_or_a_working_token_hands_nothing_over(metabase, make_authent
     metabase.valid.add(TOKEN)
     assert get(make_authenticator(**credentials)).status_code == 200
     assert config_updates(capsys) == [] and metabase.logins == 0
+
+
+def test_sessions_expiring_every_3_requests_under_8_threads_cost_a_login_each(metabase, make_authenticator, capsys):
+    metabase.max_uses = 3
+    auth = make_authenticator(username="a@example.com", password=PASSWORD)
+    start = threading.Barrier(8)
+    statuses = []
+
+    def worker():
+        start.wait()
+        statuses.extend(get(auth).status_code for _ in range(12))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 96
+    assert 96 / 3 <= metabase.logins <= 1 + 96 / 3 + 8
+    assert 1 <= len(config_updates(capsys)) <= metabase.logins
+
+
+def test_fresh_sessions_rejected_outright_fail_after_three_logins_saying_so(metabase, make_authenticator, capsys):
+    metabase.max_uses = 0
+    auth = make_authenticator(username="a@example.com", password=PASSWORD)
+    for _ in range(2):  # and the next request learns it at once, without logging in again
+        with pytest.raises(AirbyteTracedException) as raised:
+            get(auth)
+        assert raised.value.failure_type == FailureType.config_error
+        assert "rejected each of the last 3 sessions it created" in raised.value.message
+    assert metabase.logins == 3
+    assert config_updates(capsys) == []  # a session no answer accepted is not handed over
