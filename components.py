@@ -12,7 +12,7 @@ import time
 from dataclasses import InitVar, dataclass
 from http import HTTPStatus
 from typing import Any, Iterator, Mapping, MutableMapping, Optional, Union
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import certifi
 import ijson
@@ -56,6 +56,11 @@ SESSIONS_REFUSED = (
     "request could use it: something between the connector and Metabase may drop the "
     "X-Metabase-Session header (a proxy), or this user's sessions end at once. Use an API key, or "
     "a session token made by hand (POST /api/session)."
+)
+REDIRECTED = (
+    "{url} redirected to {target}: the connector sends Metabase credentials to the address of "
+    "instance_api_url only, so it does not follow. If Metabase now answers there, set "
+    "instance_api_url to it."
 )
 REFUSED_LOGINS = 3
 MAX_RENEWALS = 30
@@ -271,6 +276,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         return token
 
     def _after_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
+        if response.is_redirect:
+            self._refuse_redirect_elsewhere(response)
         renewals = 0
         while response.status_code == 401 and self._can_login() and not self._api_key:
             if renewals == MAX_RENEWALS:  # others keep using each new session up before this request can
@@ -291,6 +298,15 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         if not self._api_key and (response.ok or response.status_code == 403):
             self._accepted(response)
         return response
+
+    def _refuse_redirect_elsewhere(self, response: requests.Response) -> None:
+        """requests would follow a redirect to any host with our headers (it strips only
+        Authorization), so the API key or session would go there: only the configured origin
+        is followed."""
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        if _origin(target) != _origin(self._api_url):
+            response.close()
+            raise config_error(REDIRECTED.format(url=_without_query(response.url), target=_without_query(target)))
 
     @staticmethod
     def _send_again(rejected: requests.Response, token: str, send_kwargs: Mapping[str, Any]) -> requests.Response:
@@ -331,7 +347,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         for attempt in range(1, self.login_attempts + 1):
             wait = 2 ** (attempt - 1)
             try:
-                response = requests.post(url, json=body, timeout=(30, 60))
+                # Not followed: a 307 would send the password to wherever it points.
+                response = requests.post(url, json=body, timeout=(30, 60), allow_redirects=False)
             except requests.RequestException as error:
                 failure = str(error)
             else:
@@ -346,6 +363,9 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         )
 
     def _session_from(self, response: requests.Response, url: str) -> str:
+        if response.is_redirect:
+            target = urljoin(url, response.headers.get("Location", ""))
+            raise config_error(REDIRECTED.format(url=url, target=_without_query(target)))
         if _is_html(response):
             raise config_error(HTML_ANSWER.format(url=url))
         if response.status_code == 404:  # worded as the manifest's wrong_url filter
@@ -388,6 +408,11 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             f"Logging in to Metabase at {url} failed with HTTP {response.status_code}; is this "
             "the URL of a Metabase instance?"
         )
+
+
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _sent_session(response: requests.Response) -> Optional[str]:

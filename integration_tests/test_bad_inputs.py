@@ -214,3 +214,25 @@ def test_each_status_gets_its_answer(emulators, statuses):
             assert {e["failure_type"] for e in errors} == {"transient_error" if retried else "system_error"}
         sent_once = 2 if stream == "users" else 1  # users: active and deactivated
         assert emulator.count(path=path) == len(AUTHS) * sent_once * (2 if retried else 1), (status, path)
+
+
+def test_a_redirect_to_another_host_is_not_followed_and_no_credential_goes_there(emulators, tmp_path):
+    """requests follows redirects anywhere with every header but Authorization (so X-API-Key and
+    X-Metabase-Session) and, on a 307, with the login's body (the password)."""
+    from integration_tests.conftest import start_emulator
+
+    emulator, elsewhere = emulators("v0.50"), start_emulator("v0.50")  # same keys: it would accept them
+    try:
+        trusting_both = tmp_path / "ca.pem"
+        trusting_both.write_text(open(emulator.ca_bundle).read() + open(elsewhere.ca_bundle).read())
+        other = f"https://localhost:{elsewhere.port}"  # another host name for the same machine
+        emulator.configure(redirect_paths={"/api/card": other + "/api/card", "/api/session": other + "/api/session"})
+        configs = {auth: make_config(emulator, auth) for auth in AUTHS}
+        runs = each_auth(AUTHS, lambda auth: sync(configs[auth], str(trusting_both), streams=["cards"]))
+        for auth, run in runs.items():
+            url = emulator.base_url + ("/api/session" if auth == "password" else "/api/card")
+            assert run.returncode != 0 and run.errors[0]["failure_type"] == "config_error", auth
+            assert f"{url} redirected to {other}" in run.errors[0]["message"], run.errors[0]["message"]
+        assert elsewhere.requests() == []
+    finally:
+        elsewhere.stop()

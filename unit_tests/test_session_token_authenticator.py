@@ -188,6 +188,7 @@ def test_forbidden_answer_is_logged_as_a_warning_once(metabase, make_authenticat
         (401, {"Content-Type": "text/plain"}, "Password login is disabled for this instance.", "Password login is disabled"),
         (200, {"Content-Type": "text/html"}, "<html><body>Sign in with SSO</body></html>", "HTML page"),
         (404, {"Content-Type": "text/plain"}, "API endpoint does not exist.", "does not exist (404)"),
+        (307, {"Location": "https://elsewhere.example.com/api/session"}, "", "redirected to https://elsewhere"),
     ],
 )
 def test_login_failures_are_config_errors_with_plain_messages(

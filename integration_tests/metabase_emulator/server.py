@@ -44,6 +44,7 @@ DEFAULT_SETTINGS = {
     "invalid_json_paths": frozenset(),
     "missing_paths": frozenset(),  # as an endpoint removed in this version: 404
     "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
+    "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
 }
 # What Metabase (Jetty + its security middleware) sends on every answer.
 COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
@@ -144,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
                     resp = text_response("API endpoint does not exist.", 404)
                 elif path in settings["status_paths"]:
                     resp = proxy_page(settings["status_paths"][path])
+                elif path in settings["redirect_paths"]:
+                    resp = Response(307, b"", HTML, headers=[("Location", settings["redirect_paths"][path])])
             if resp is not None:
                 resp.auth = auth
         entry = {"t": time.time(), "method": self.command, "path": path, "query": query, "auth": auth,
@@ -354,6 +357,8 @@ class Emulator:
                 v = None if v is None else (int(v) if k == "session_max_requests" else float(v))
             elif k == "status_paths":
                 v = {str(path): int(status) for path, status in dict(v or {}).items()}
+            elif k == "redirect_paths":
+                v = {str(path): str(url) for path, url in dict(v or {}).items()}
             elif k == "latency_ms":
                 v = float(v or 0)
             elif k == "login_throttle_threshold":
