@@ -4,6 +4,7 @@ Metabase's top-level JSON arrays. Everything else lives in manifest.yaml."""
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import sys
@@ -62,6 +63,7 @@ REDIRECTED = (
     "instance_api_url only, so it does not follow. If Metabase now answers there, set "
     "instance_api_url to it."
 )
+SESSION_ID = re.compile(r"[\x21-\x7e]{1,256}")  # a UUID in practice; anything else could not be a header
 REFUSED_LOGINS = 3
 MAX_RENEWALS = 30
 HTML_ANSWER = (
@@ -122,12 +124,30 @@ def _builder_message_repository() -> Optional[MessageRepository]:
     return None
 
 
+def _check_url(api_url: str) -> None:
+    """A URL requests can send to, and only to Metabase: no query or fragment (the paths would
+    be appended after them), no user:password@ (requests would send it to the host as Basic)."""
+    _origin(api_url)  # parsable, with a port that is a port
+    parts = urlsplit(api_url)
+    if parts.query or parts.fragment or "?" in api_url or "#" in api_url:
+        raise config_error("instance_api_url must be a plain address, without ?query or #fragment, e.g. "
+                           "https://metabase.example.com/api/.")
+    if "@" in parts.netloc:
+        raise config_error("instance_api_url must not hold a user name or password (user:password@): put "
+                           "the credentials in api_key, session_token or username and password.")
+    try:
+        requests.models.PreparedRequest().prepare_url(api_url, None)
+    except (requests.exceptions.InvalidURL, ValueError, UnicodeError) as error:
+        raise config_error(f"instance_api_url is not a valid URL ({error}). Check it.")
+
+
 def _check_reachable(api_url: str) -> None:
     """One TLS handshake per process before the first request, so that a wrong host or port or
     an untrusted certificate fails at once with a plain answer instead of minutes of retries.
     Skipped behind a proxy."""
-    parts = urlsplit(api_url)
-    host, port = parts.hostname or "", parts.port or 443
+    _, host, port = _origin(api_url)
+    if not host:
+        raise config_error(f"instance_api_url ({_without_query(api_url)}) names no host. Check the URL.")
     if (host, port) in _REACHABLE or requests.utils.get_environ_proxies(api_url):
         return
     # The CA bundle requests itself would use.
@@ -192,6 +212,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
 
     @property
     def token(self) -> str:
+        self._first_contact()  # the CDK asks for the header before it prepares the request
         if self._api_key:
             return self._api_key
         return self._current_session()
@@ -213,6 +234,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             )
         if not (self._api_key or self._session_token or (self._username and self._password)):
             raise config_error(NO_CREDENTIALS)
+        _check_url(self._api_url)
         _check_reachable(self._api_url)
 
     # --- sessions -------------------------------------------------------------------------
@@ -378,7 +400,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             body = json.loads(text)
         except ValueError:
             body = None
-        if response.ok and isinstance(body, dict) and isinstance(body.get("id"), str):
+        if response.ok and isinstance(body, dict) and isinstance(body.get("id"), str) and SESSION_ID.fullmatch(body["id"]):
             add_to_secrets(body["id"])
             logger.info("Logged in to Metabase.")
             return body["id"]
@@ -411,8 +433,17 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
 
 
 def _origin(url: str) -> tuple:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+    """(scheme, host, port) of a URL; a config_error when its port is not a port."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # e.g. an unclosed [IPv6 literal
+        raise config_error(f"instance_api_url is not a valid URL ({error}). Check it.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise config_error(f"The port after {parts.hostname} in instance_api_url is not a number from 1 "
+                           "to 65535. Check the URL.")
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port or (443 if parts.scheme == "https" else 80)
 
 
 def _sent_session(response: requests.Response) -> Optional[str]:

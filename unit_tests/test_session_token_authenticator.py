@@ -340,3 +340,23 @@ def test_fresh_sessions_rejected_outright_fail_after_three_logins_saying_so(meta
         assert "rejected each of the last 3 sessions it created" in raised.value.message
     assert metabase.logins == 3
     assert config_updates(capsys) == []  # a session no answer accepted is not handed over
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://metabase.example.com/api/?x=1", "without ?query or #fragment"),
+    ("https://metabase.example.com/#top/api/", "without ?query or #fragment"),
+    ("https://user:secret@metabase.example.com/api/", "must not hold a user name or password"),
+    ("https://metabase.example.com:abc/api/", "not a number from 1 to 65535"),
+    ("https://user:secret@metabase.example.com:abc/api/", "not a number from 1 to 65535"),
+    ("https://[::1/api/", "is not a valid URL"),
+    ("https://metabase\u3000example.com/api/", "is not a valid URL"),
+    ("https://metabase.example.com:99999/api/", "not a number from 1 to 65535"),
+])
+def test_an_instance_api_url_requests_cannot_send_to_safely_is_a_config_error(make_authenticator, metabase, url,
+                                                                             expected, components):
+    auth = components.SessionTokenAuthenticator(config={"api_key": API_KEY}, parameters={}, api_base_url=url)
+    with pytest.raises(AirbyteTracedException) as raised:
+        auth.get_auth_header()
+    assert raised.value.failure_type == FailureType.config_error
+    assert expected in raised.value.message and "secret" not in raised.value.message
+    assert metabase.data_calls == metabase.logins == 0

@@ -15,7 +15,7 @@
   vanishing_collection_ids, invalid_json_paths and missing_paths (exact paths, answering
   invalid JSON, or 404 as a removed endpoint), status_paths ({path: status}: every request of
   it answered with that status, e.g. 507, 522, 409), redirect_paths ({path: url}: 307 to that
-  URL). Unknown keys raise ValueError.
+  URL), body_paths ({path: bytes}: answered 200 with them). Unknown keys raise ValueError.
 - `emu.expire_sessions()`: every session minted so far ends (as after 14 days); logins still work.
 - `emu.expected_ids(stream, viewer)`: viewer "admin", "analyst" (the users), "admin_key",
   "analyst_key" (the API keys' hidden users: no personal collection), or any user's email.

@@ -45,6 +45,7 @@ DEFAULT_SETTINGS = {
     "missing_paths": frozenset(),  # as an endpoint removed in this version: 404
     "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
     "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
+    "body_paths": {},  # path -> the bytes every request of it is answered with (200, as JSON)
 }
 # What Metabase (Jetty + its security middleware) sends on every answer.
 COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
@@ -145,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
                     resp = text_response("API endpoint does not exist.", 404)
                 elif path in settings["status_paths"]:
                     resp = proxy_page(settings["status_paths"][path])
+                elif path in settings["body_paths"]:
+                    resp = Response(200, settings["body_paths"][path], JSON, auth=auth)
                 elif path in settings["redirect_paths"]:
                     resp = Response(307, b"", HTML, headers=[("Location", settings["redirect_paths"][path])])
             if resp is not None:
@@ -357,6 +360,8 @@ class Emulator:
                 v = None if v is None else (int(v) if k == "session_max_requests" else float(v))
             elif k == "status_paths":
                 v = {str(path): int(status) for path, status in dict(v or {}).items()}
+            elif k == "body_paths":
+                v = {str(path): bytes(body) for path, body in dict(v or {}).items()}
             elif k == "redirect_paths":
                 v = {str(path): str(url) for path, url in dict(v or {}).items()}
             elif k == "latency_ms":
@@ -375,6 +380,7 @@ class Emulator:
         out = {}
         for k, v in self._settings.items():
             out[k] = v.to_dict() if isinstance(v, FaultPlan) else sorted(v) if isinstance(v, frozenset) else v
+        out["body_paths"] = {path: "%d bytes" % len(body) for path, body in out["body_paths"].items()}  # JSON-able
         return out
 
     def mint_session(self, email: str) -> str:
