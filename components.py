@@ -95,7 +95,7 @@ class _SharedSession:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.token: Optional[str] = None
-        self.unconfirmed = None  # a minted session no answer has accepted yet, to hand over once one does
+        self.unconfirmed: Optional[str] = None  # a new session no answer has accepted yet: handed over then
         self.logins_unconfirmed = 0  # logins since Metabase last accepted a session
         self.refused: Optional[AirbyteTracedException] = None  # Metabase rejects sessions it has just made
 
@@ -114,7 +114,8 @@ def _builder_message_repository() -> Optional[MessageRepository]:
     """The message repository of the Connector Builder's test read, when the CDK factory building
     this component is the Builder's; None otherwise. The CDK hands custom components no
     message repository, and only what goes through it reaches the Builder's answer (it reads
-    config updates from there, not from stdout): so it is taken from the factory's frame."""
+    config updates from there, not from stdout): so it is taken from the factory's frame (and
+    its private flag that says it builds for the Builder)."""
     frame = sys._getframe(1)
     while frame is not None:
         factory = frame.f_locals.get("self")
@@ -182,10 +183,10 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     session token, or a login with username and password (X-Metabase-Session).
 
     A login happens at most once per process for a given user, under a lock. A 401 on a data
-    request while a password is configured renews the session once (however many threads hit
-    it at the same time) and sends the request again. Each new session is handed to the
-    platform as a config update (session_token), so the next sync uses it instead of logging in:
-    one login per session lifetime."""
+    request while a password is configured costs one new login per expired session (however
+    many threads hit it at the same time) and the request is sent again. Each new session, once
+    Metabase has accepted it, is handed to the platform as a config update (session_token), so
+    the next sync uses it instead of logging in: one login per session lifetime."""
 
     config: Mapping[str, Any]
     parameters: InitVar[Mapping[str, Any]]
@@ -302,7 +303,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             self._refuse_redirect_elsewhere(response)
         renewals = 0
         while response.status_code == 401 and self._can_login() and not self._api_key:
-            if renewals == MAX_RENEWALS:  # others keep using each new session up before this request can
+            if renewals == MAX_RENEWALS:  # other threads used up each new session before this one could
                 response.close()
                 raise AirbyteTracedException(
                     message=f"Metabase sessions kept expiring before a request to "
@@ -400,10 +401,11 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             body = json.loads(text)
         except ValueError:
             body = None
-        if response.ok and isinstance(body, dict) and isinstance(body.get("id"), str) and SESSION_ID.fullmatch(body["id"]):
-            add_to_secrets(body["id"])
+        session = body.get("id") if isinstance(body, dict) else None
+        if response.ok and isinstance(session, str) and SESSION_ID.fullmatch(session):
+            add_to_secrets(session)
             logger.info("Logged in to Metabase.")
-            return body["id"]
+            return session
         errors = body.get("errors", {}) if isinstance(body, dict) else {}
         detail = " ".join(str(v) for v in errors.values()) if isinstance(errors, dict) else ""
         if "Too many attempts" in detail:
