@@ -4,22 +4,37 @@ Metabase's top-level JSON arrays. Everything else lives in manifest.yaml."""
 import json
 import logging
 import os
+import re
 import socket
 import ssl
+import sys
 import threading
 import time
 from dataclasses import InitVar, dataclass
-from typing import Any, Iterator, Mapping, MutableMapping, Optional
-from urllib.parse import urlsplit
+from http import HTTPStatus
+from typing import Any, Iterator, Mapping, MutableMapping, Optional, Union
+from urllib.parse import urljoin, urlsplit
 
 import certifi
 import ijson
 import requests
 
+from airbyte_cdk.config_observation import (
+    create_connector_config_control_message,
+    emit_configuration_as_airbyte_control_message,
+)
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
+from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
+    SUCCESS_RESOLUTION,
+    ErrorResolution,
+    ResponseAction,
+)
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -37,6 +52,20 @@ EXPIRED_TOKEN = (
     "MAX_SESSION_AGE says otherwise). Create a new one with POST /api/session, or configure "
     "an API key, or a username and password so the connector can log in by itself."
 )
+SESSIONS_REFUSED = (
+    "Metabase rejected each of the last {n} sessions it created (401 Unauthenticated) before any "
+    "request could use it: something between the connector and Metabase may drop the "
+    "X-Metabase-Session header (a proxy), or this user's sessions end at once. Use an API key, or "
+    "a session token made by hand (POST /api/session)."
+)
+REDIRECTED = (
+    "{url} redirected to {target}: the connector sends Metabase credentials to the address of "
+    "instance_api_url only, so it does not follow. If Metabase now answers there, set "
+    "instance_api_url to it."
+)
+SESSION_ID = re.compile(r"[\x21-\x7e]{1,256}")  # a UUID in practice; anything else could not be a header
+REFUSED_LOGINS = 3
+MAX_RENEWALS = 30
 # Endpoints that some Metabase versions lack, with the streams they feed and the versions that
 # have them: the manifest skips the stream on 404 "API endpoint does not exist.", this says why.
 OPTIONAL_ENDPOINTS = {
@@ -50,6 +79,11 @@ HTML_ANSWER = (
     "it must point at Metabase itself (e.g. https://metabase.example.com/api/), not at a "
     "single sign-on or proxy login page in front of it."
 )
+
+
+# Keys of the config the runtime adds (the manifest's config normalization, the CLI's injected
+# manifest and code): not the user's, so not handed back to the platform in a config update.
+DERIVED_CONFIG_KEYS = ("api_base_url",)
 
 
 def config_error(message: str) -> AirbyteTracedException:
@@ -69,6 +103,9 @@ class _SharedSession:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.token: Optional[str] = None
+        self.unconfirmed: Optional[str] = None  # a new session no answer has accepted yet: handed over then
+        self.logins_unconfirmed = 0  # logins since Metabase last accepted a session
+        self.refused: Optional[AirbyteTracedException] = None  # Metabase rejects sessions it has just made
 
 
 _SESSIONS: dict[tuple[str, ...], _SharedSession] = {}
@@ -81,12 +118,45 @@ def _shared_session(*identity: str) -> _SharedSession:
         return _SESSIONS.setdefault(identity, _SharedSession())
 
 
+def _builder_message_repository() -> Optional[MessageRepository]:
+    """The message repository of the Connector Builder's test read, when the CDK factory building
+    this component is the Builder's; None otherwise. The CDK hands custom components no
+    message repository, and only what goes through it reaches the Builder's answer (it reads
+    config updates from there, not from stdout): so it is taken from the factory's frame (and
+    its private flag that says it builds for the Builder)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        factory = frame.f_locals.get("self")
+        if isinstance(factory, ModelToComponentFactory):
+            return factory.get_message_repository() if factory._emit_connector_builder_messages else None
+        frame = frame.f_back
+    return None
+
+
+def _check_url(api_url: str) -> None:
+    """A URL requests can send to, and only to Metabase: no query or fragment (the paths would
+    be appended after them), no user:password@ (requests would send it to the host as Basic)."""
+    _origin(api_url)  # parsable, with a port that is a port
+    parts = urlsplit(api_url)
+    if parts.query or parts.fragment or "?" in api_url or "#" in api_url:
+        raise config_error("instance_api_url must be a plain address, without ?query or #fragment, e.g. "
+                           "https://metabase.example.com/api/.")
+    if "@" in parts.netloc:
+        raise config_error("instance_api_url must not hold a user name or password (user:password@): put "
+                           "the credentials in api_key, session_token or username and password.")
+    try:
+        requests.models.PreparedRequest().prepare_url(api_url, None)
+    except (requests.exceptions.InvalidURL, ValueError, UnicodeError) as error:
+        raise config_error(f"instance_api_url is not a valid URL ({error}). Check it.")
+
+
 def _check_reachable(api_url: str) -> None:
     """One TLS handshake per process before the first request, so that a wrong host or port or
     an untrusted certificate fails at once with a plain answer instead of minutes of retries.
     Skipped behind a proxy."""
-    parts = urlsplit(api_url)
-    host, port = parts.hostname or "", parts.port or 443
+    _, host, port = _origin(api_url)
+    if not host:
+        raise config_error(f"instance_api_url ({_without_query(api_url)}) names no host. Check the URL.")
     if (host, port) in _REACHABLE or requests.utils.get_environ_proxies(api_url):
         return
     # The CA bundle requests itself would use.
@@ -121,8 +191,10 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     session token, or a login with username and password (X-Metabase-Session).
 
     A login happens at most once per process for a given user, under a lock. A 401 on a data
-    request while a password is configured renews the session once (however many threads hit
-    it at the same time) and sends the request again."""
+    request while a password is configured costs one new login per expired session (however
+    many threads hit it at the same time) and the request is sent again. Each new session, once
+    Metabase has accepted it, is handed to the platform as a config update (session_token), so
+    the next sync uses it instead of logging in: one login per session lifetime."""
 
     config: Mapping[str, Any]
     parameters: InitVar[Mapping[str, Any]]
@@ -140,6 +212,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         self._shared = _shared_session(self._api_url, self._username, self._session_token)
         self._warned_forbidden: set[str] = set()
         self._warned_missing: set[str] = set()
+        self._builder_messages = _builder_message_repository()
 
     # --- what the CDK calls -------------------------------------------------------------
 
@@ -149,11 +222,21 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
 
     @property
     def token(self) -> str:
+        self._first_contact()  # the CDK asks for the header before it prepares the request
         if self._api_key:
             return self._api_key
         return self._current_session()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self._first_contact()
+        request.headers.update(self.get_auth_header())
+        if self._after_response not in request.hooks["response"]:  # the CDK re-applies auth on retries
+            request.register_hook("response", self._after_response)
+        return request
+
+    def _first_contact(self) -> None:
+        """What is checked before anything is sent, a data request or a login alike (the CDK
+        asks for the token, so logs in, before it hands the request to __call__)."""
         if not self._api_url.startswith("https://"):
             raise config_error(
                 "instance_api_url must start with https:// (Metabase credentials must not travel "
@@ -161,11 +244,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             )
         if not (self._api_key or self._session_token or (self._username and self._password)):
             raise config_error(NO_CREDENTIALS)
+        _check_url(self._api_url)
         _check_reachable(self._api_url)
-        request.headers.update(self.get_auth_header())
-        if self._after_response not in request.hooks["response"]:  # the CDK re-applies auth on retries
-            request.register_hook("response", self._after_response)
-        return request
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -176,31 +256,93 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         shared = self._shared
         with shared.lock:
             if shared.token is None:
-                shared.token = self._session_token or self._login()
+                shared.token = self._session_token or self._new_session()
             return shared.token
 
     def _renew_session(self, rejected: Optional[str]) -> str:
         """Log in again unless another thread already replaced the rejected session."""
         shared = self._shared
         with shared.lock:
+            if shared.refused:
+                raise shared.refused
             if shared.token is None or shared.token == rejected:
+                # Sessions may expire faster than 8 workers use them, so a rejected fresh session
+                # proves nothing: the requests it served may still be on their way back. Three
+                # logins without an accepted answer would need 9 such requests in flight: more
+                # than the workers can send. Then Metabase refuses the sessions it makes.
+                if shared.logins_unconfirmed >= REFUSED_LOGINS:
+                    shared.refused = config_error(SESSIONS_REFUSED.format(n=shared.logins_unconfirmed))
+                    raise shared.refused
                 logger.info("Metabase rejected the session; logging in again.")
-                shared.token = self._login()
+                shared.token = self._new_session()
             return shared.token
 
+    def _new_session(self) -> str:
+        """A login, whose session is handed over once Metabase has accepted it (under the lock)."""
+        shared = self._shared
+        shared.unconfirmed = self._login()
+        shared.logins_unconfirmed += 1
+        return shared.unconfirmed
+
+    def _accepted(self, response: requests.Response) -> None:
+        """Metabase answered a request sent with a session: a newly minted one goes to the
+        platform now, once, however many threads see it accepted."""
+        shared = self._shared
+        shared.logins_unconfirmed = 0
+        if shared.unconfirmed is not None and shared.unconfirmed == _sent_session(response):
+            with shared.lock:
+                if shared.unconfirmed == _sent_session(response):
+                    shared.unconfirmed = None
+                    self._hand_over(_sent_session(response))
+
+    def _hand_over(self, token: str) -> str:
+        """Give the platform the user's config with the new session as session_token (a CONTROL
+        message, as for rotated OAuth tokens), so that the next sync does not log in again."""
+        config = {key: value for key, value in self.config.items()
+                  if not key.startswith("__") and key not in DERIVED_CONFIG_KEYS}
+        config["session_token"] = token
+        if self._builder_messages is not None:  # the Builder shows it as its latest config update
+            self._builder_messages.emit_message(create_connector_config_control_message(config))
+        else:  # straight to stdout, as the CDK does for OAuth: check has no message queue
+            emit_configuration_as_airbyte_control_message(config)
+        return token
+
     def _after_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
+        if response.is_redirect:
+            self._refuse_redirect_elsewhere(response)
         if response.status_code == 403:
             self._warn_forbidden(response)
         elif response.status_code == 404:
             self._warn_missing(response)
         renewals = 0
-        while response.status_code == 401 and self._can_login() and not self._api_key and renewals < 3:
+        while response.status_code == 401 and self._can_login() and not self._api_key:
+            if renewals == MAX_RENEWALS:  # other threads used up each new session before this one could
+                response.close()
+                raise AirbyteTracedException(
+                    message=f"Metabase sessions kept expiring before a request to "
+                    f"{_without_query(response.url)} could use one; run the sync again, with fewer "
+                    "workers, or use an API key.",
+                    failure_type=FailureType.transient_error,
+                )
             renewals += 1
             response = self._send_again(response, self._renew_session(_sent_session(response)), send_kwargs)
         if response.status_code == 401:
             response.close()
             raise config_error(self._rejection_message())
+        if response.status_code == 403:
+            self._warn_forbidden(response)
+        if not self._api_key and (response.ok or response.status_code == 403):
+            self._accepted(response)
         return response
+
+    def _refuse_redirect_elsewhere(self, response: requests.Response) -> None:
+        """requests would follow a redirect to any host with our headers (it strips only
+        Authorization), so the API key or session would go there: only the configured origin
+        is followed."""
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        if _origin(target) != _origin(self._api_url):
+            response.close()
+            raise config_error(REDIRECTED.format(url=_without_query(response.url), target=_without_query(target)))
 
     @staticmethod
     def _send_again(rejected: requests.Response, token: str, send_kwargs: Mapping[str, Any]) -> requests.Response:
@@ -219,8 +361,6 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
                 "regenerated, or this Metabase is older than 0.49 (no API keys). Create a new key "
                 "in Admin settings > Authentication > API keys."
             )
-        if self._can_login():
-            return "Metabase rejected the session right after a fresh login (401 Unauthenticated)."
         return EXPIRED_TOKEN
 
     def _warn_forbidden(self, response: requests.Response) -> None:
@@ -259,12 +399,14 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     def _login(self) -> str:
         if not self._can_login():
             raise config_error(EXPIRED_TOKEN if self._session_token else NO_CREDENTIALS)
+        self._first_contact()
         url = self._api_url + "session"
         body = {"username": self._username, "password": self._password}
         for attempt in range(1, self.login_attempts + 1):
             wait = 2 ** (attempt - 1)
             try:
-                response = requests.post(url, json=body, timeout=(30, 60))
+                # Not followed: a 307 would send the password to wherever it points.
+                response = requests.post(url, json=body, timeout=(30, 60), allow_redirects=False)
             except requests.RequestException as error:
                 failure = str(error)
             else:
@@ -279,22 +421,26 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         )
 
     def _session_from(self, response: requests.Response, url: str) -> str:
+        if response.is_redirect:
+            target = urljoin(url, response.headers.get("Location", ""))
+            raise config_error(REDIRECTED.format(url=url, target=_without_query(target)))
         if _is_html(response):
             raise config_error(HTML_ANSWER.format(url=url))
-        if response.status_code == 404:
+        if response.status_code == 404:  # worded as the manifest's wrong_url filter
             raise config_error(
-                f"There is no Metabase API at {url} (404). Check instance_api_url, e.g. "
-                "https://metabase.example.com/api/ (with /api once)."
+                f"{url} does not exist (404). Check instance_api_url: it must be the address of "
+                "Metabase's API, e.g. https://metabase.example.com/api/ (with /api once)."
             )
         text = response.text.strip()
         try:
             body = json.loads(text)
         except ValueError:
             body = None
-        if response.ok and isinstance(body, dict) and isinstance(body.get("id"), str):
-            add_to_secrets(body["id"])
+        session = body.get("id") if isinstance(body, dict) else None
+        if response.ok and isinstance(session, str) and SESSION_ID.fullmatch(session):
+            add_to_secrets(session)
             logger.info("Logged in to Metabase.")
-            return body["id"]
+            return session
         errors = body.get("errors", {}) if isinstance(body, dict) else {}
         detail = " ".join(str(v) for v in errors.values()) if isinstance(errors, dict) else ""
         if "Too many attempts" in detail:
@@ -323,6 +469,20 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         )
 
 
+def _origin(url: str) -> tuple:
+    """(scheme, host, port) of a URL; a config_error when its port is not a port."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # e.g. an unclosed [IPv6 literal
+        raise config_error(f"instance_api_url is not a valid URL ({error}). Check it.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise config_error(f"The port after {parts.hostname} in instance_api_url is not a number from 1 "
+                           "to 65535. Check the URL.")
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port or (443 if parts.scheme == "https" else 80)
+
+
 def _sent_session(response: requests.Response) -> Optional[str]:
     return response.request.headers.get(SESSION_HEADER)
 
@@ -332,6 +492,64 @@ def _retry_after(response: requests.Response, default: float) -> float:
         return min(float(response.headers.get("Retry-After", default)), 60.0)
     except ValueError:
         return default
+
+
+@dataclass
+class MetabaseErrorHandler(DefaultErrorHandler):
+    """The manifest's response filters first; then, for a status none of them maps, those in
+    `retried_http_codes` are retried with back-off and end as a transient error, and any other
+    fails at once; dropped connections and time-outs are retried and end as a transient error.
+    Every message names the status (or what went wrong) and the endpoint.
+
+    Python because the CDK cannot: its fallback retries any status the manifest does not map,
+    for minutes, and ends it as a system error; a filter's message cannot name the status; and a
+    filter that retries a status the CDK does not know (507, 52x, 529) ends as a system error."""
+
+    retried_http_codes: Optional[list[int]] = None
+
+    def interpret_response(
+        self, response_or_exception: Optional[Union[requests.Response, Exception]]
+    ) -> ErrorResolution:
+        if isinstance(response_or_exception, (requests.ConnectionError, requests.Timeout)):
+            url = _without_query(response_or_exception.request.url) if response_or_exception.request else "Metabase"
+            return ErrorResolution(
+                ResponseAction.RETRY, FailureType.transient_error,
+                f"The connection to {url} kept dropping or timing out "
+                f"({type(response_or_exception).__name__}); run the sync again later.",
+            )
+        if not isinstance(response_or_exception, requests.Response):
+            return super().interpret_response(response_or_exception)
+        response = response_or_exception
+        for response_filter in self.response_filters or []:
+            resolution = response_filter.matches(response)
+            if resolution:
+                return resolution
+        if response.ok:
+            return SUCCESS_RESOLUTION
+        status, url = _status_text(response), _without_query(response.url)
+        if response.status_code in (self.retried_http_codes or []):
+            return ErrorResolution(
+                ResponseAction.RETRY, FailureType.transient_error,
+                f"Metabase (or a proxy in front of it) kept answering {status} to {url}; run the "
+                "sync again later.",
+            )
+        return ErrorResolution(
+            ResponseAction.FAIL, FailureType.system_error,
+            f"Metabase (or a proxy in front of it) answered {status} to {url}, which the connector "
+            "does not expect; it stops without retrying. Check instance_api_url and any proxy in "
+            "front of Metabase.",
+        )
+
+
+def _status_text(response: requests.Response) -> str:
+    """'507 Insufficient Storage': the reason the server sent, else the standard one."""
+    reason = (response.reason or "").strip()
+    if not reason:
+        try:
+            reason = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            reason = ""
+    return f"{response.status_code} {reason}".strip()
 
 
 class _ChunkReader:

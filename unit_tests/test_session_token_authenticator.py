@@ -30,6 +30,8 @@ class FakeMetabase:
         self.login_delay = login_delay
         self.login_answers = []  # queued (status, body, headers) answers before a success
         self.rejections = None  # a Barrier: hold each 401 until that many requests are rejected
+        self.max_uses = None  # a session ends after serving this many requests
+        self.uses = {}
         self._lock = threading.Lock()
         rsps.add_callback(responses.POST, API + "session", callback=self._login)
         rsps.add_callback(responses.GET, API + "card", callback=self._card)
@@ -48,10 +50,12 @@ class FakeMetabase:
     def _card(self, request):
         with self._lock:
             self.data_calls += 1
-            ok = (
-                request.headers.get("X-Metabase-Session") in self.valid
-                or request.headers.get("X-API-Key") == API_KEY
-            )
+            session = request.headers.get("X-Metabase-Session")
+            if session in self.valid and self.max_uses is not None:
+                self.uses[session] = self.uses.get(session, 0) + 1
+                if self.uses[session] > self.max_uses:
+                    self.valid.discard(session)
+            ok = session in self.valid or request.headers.get("X-API-Key") == API_KEY
         if not ok:
             if self.rejections:
                 self.rejections.wait(timeout=5)
@@ -183,7 +187,8 @@ def test_forbidden_answer_is_logged_as_a_warning_once(metabase, make_authenticat
         (401, {}, {"errors": {"_error": "Your account is disabled."}}, "deactivated"),
         (401, {"Content-Type": "text/plain"}, "Password login is disabled for this instance.", "Password login is disabled"),
         (200, {"Content-Type": "text/html"}, "<html><body>Sign in with SSO</body></html>", "HTML page"),
-        (404, {"Content-Type": "text/plain"}, "API endpoint does not exist.", "no Metabase API"),
+        (404, {"Content-Type": "text/plain"}, "API endpoint does not exist.", "does not exist (404)"),
+        (307, {"Location": "https://elsewhere.example.com/api/session"}, "", "redirected to https://elsewhere"),
     ],
 )
 def test_login_failures_are_config_errors_with_plain_messages(
@@ -241,14 +246,16 @@ def test_http_url_is_refused(components):
     assert "https://" in raised.value.message
 
 
+@pytest.mark.parametrize("credentials", [{"api_key": API_KEY}, {"username": "a@example.com", "password": PASSWORD}])
 @pytest.mark.parametrize(
     "url, expected",
     [("https://127.0.0.1:1/api/", "Cannot connect to 127.0.0.1:1"), ("https://metabase.invalid/api/", "cannot be found")],
 )
-def test_unreachable_host_is_a_config_error_without_retries(components, url, expected):
+def test_unreachable_host_is_a_config_error_without_retries(components, url, expected, credentials):
     components._REACHABLE.clear()
-    auth = components.SessionTokenAuthenticator(config={"api_key": API_KEY}, parameters={}, api_base_url=url)
+    auth = components.SessionTokenAuthenticator(config=credentials, parameters={}, api_base_url=url)
     with pytest.raises(AirbyteTracedException) as raised:
+        auth.get_auth_header()  # what the CDK asks first: with a password, the login
         with requests.Session() as session:
             session.auth = auth
             session.get(url + "card")
@@ -267,3 +274,89 @@ def test_no_secret_reaches_logs_and_the_minted_session_is_masked(metabase, make_
     for secret in (PASSWORD, TOKEN, minted):
         assert secret not in text
     assert filter_secrets(f"header {minted}") == "header ****"
+
+
+def config_updates(capsys):
+    """The CONTROL messages printed so far (the authenticator prints them straight to stdout)."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [m["control"]["connectorConfig"]["config"] for m in lines if m["type"] == "CONTROL"]
+
+
+def test_each_login_hands_the_users_config_with_the_new_session_to_the_platform(metabase, make_authenticator, capsys):
+    user_config = {"instance_api_url": API, "username": "a@example.com", "password": PASSWORD, "num_workers": 8}
+    # what the runtime adds to it: the normalized URL, the CLI's injected manifest
+    auth = make_authenticator(**user_config, api_base_url=API, __injected_declarative_manifest={"version": "x"})
+    workers = [threading.Thread(target=get, args=(auth,)) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    [update] = config_updates(capsys)
+    assert update == {**user_config, "session_token": update["session_token"]}
+    assert update["session_token"] in metabase.valid
+
+    metabase.expire_all()
+    assert get(auth).status_code == 200
+    [renewed] = config_updates(capsys)
+    assert renewed["session_token"] in metabase.valid and renewed["session_token"] != update["session_token"]
+    assert metabase.logins == 2
+
+
+@pytest.mark.parametrize("credentials", [{"api_key": API_KEY}, {"session_token": TOKEN, "username": "a@example.com",
+                                                                  "password": PASSWORD}])
+def test_an_api_key_or_a_working_token_hands_nothing_over(metabase, make_authenticator, capsys, credentials):
+    metabase.valid.add(TOKEN)
+    assert get(make_authenticator(**credentials)).status_code == 200
+    assert config_updates(capsys) == [] and metabase.logins == 0
+
+
+def test_sessions_expiring_every_3_requests_under_8_threads_cost_a_login_each(metabase, make_authenticator, capsys):
+    metabase.max_uses = 3
+    auth = make_authenticator(username="a@example.com", password=PASSWORD)
+    start = threading.Barrier(8)
+    statuses = []
+
+    def worker():
+        start.wait()
+        statuses.extend(get(auth).status_code for _ in range(12))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 96
+    assert 96 / 3 <= metabase.logins <= 1 + 96 / 3 + 8
+    assert 1 <= len(config_updates(capsys)) <= metabase.logins
+
+
+def test_fresh_sessions_rejected_outright_fail_after_three_logins_saying_so(metabase, make_authenticator, capsys):
+    metabase.max_uses = 0
+    auth = make_authenticator(username="a@example.com", password=PASSWORD)
+    for _ in range(2):  # and the next request learns it at once, without logging in again
+        with pytest.raises(AirbyteTracedException) as raised:
+            get(auth)
+        assert raised.value.failure_type == FailureType.config_error
+        assert "rejected each of the last 3 sessions it created" in raised.value.message
+    assert metabase.logins == 3
+    assert config_updates(capsys) == []  # a session no answer accepted is not handed over
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://metabase.example.com/api/?x=1", "without ?query or #fragment"),
+    ("https://metabase.example.com/#top/api/", "without ?query or #fragment"),
+    ("https://user:secret@metabase.example.com/api/", "must not hold a user name or password"),
+    ("https://metabase.example.com:abc/api/", "not a number from 1 to 65535"),
+    ("https://user:secret@metabase.example.com:abc/api/", "not a number from 1 to 65535"),
+    ("https://[::1/api/", "is not a valid URL"),
+    ("https://metabase\u3000example.com/api/", "is not a valid URL"),
+    ("https://metabase.example.com:99999/api/", "not a number from 1 to 65535"),
+])
+def test_an_instance_api_url_requests_cannot_send_to_safely_is_a_config_error(make_authenticator, metabase, url,
+                                                                             expected, components):
+    auth = components.SessionTokenAuthenticator(config={"api_key": API_KEY}, parameters={}, api_base_url=url)
+    with pytest.raises(AirbyteTracedException) as raised:
+        auth.get_auth_header()
+    assert raised.value.failure_type == FailureType.config_error
+    assert expected in raised.value.message and "secret" not in raised.value.message
+    assert metabase.data_calls == metabase.logins == 0

@@ -17,7 +17,9 @@
   vanishing_collection_ids, invalid_json_paths and missing_paths (exact paths, answering
   invalid JSON, or 404 as a removed endpoint), timestamp_offsets (some rows' timestamps sent
   with +00:00 / -05:00: the same instant), null_updated_at_ids and garbage_updated_at_ids
-  ({stream: [ids]}: updated_at null or unparsable on those rows). Unknown keys raise ValueError.
+  ({stream: [ids]}: updated_at null or unparsable on those rows), status_paths ({path: status}:
+  every request of it answered with that status, e.g. 507, 522, 409), redirect_paths ({path: url}:
+  307 to that URL), body_paths ({path: bytes}: answered 200 with them). Unknown keys raise ValueError.
   Whatever the settings, rows are stored with µs, ms or whole-second precision (by id).
 - Changes between syncs, stamping updated_at where Metabase does and nowhere else, with a
   deterministic change clock (a day after the generated history, +1.000237 s per change)
@@ -35,6 +37,7 @@
 - Relationship endpoints (metabase-api.md section 9): permission memberships, segments, timelines
   with events (0.43+), pulses (subscriptions, legacy pulses, alerts never listed), database
   metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
+- `emu.expire_sessions()`: every session minted so far ends (as after 14 days); logins still work.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
 
 Layout: model.py (content), changes.py (changes to it), profiles.py (versions), auth.py, faults.py,

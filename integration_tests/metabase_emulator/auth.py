@@ -119,6 +119,11 @@ class Auth:
             self.stats["minted"] += 1
         return sid
 
+    def expire_all(self):
+        """Every current session ends, as when MAX_SESSION_AGE has passed (or an admin revoked them)."""
+        with self.lock:
+            self.sessions.clear()
+
     def reset_throttle(self):
         with self.lock:
             self.failures.clear()

@@ -50,6 +50,9 @@ DEFAULT_SETTINGS = {
     "timestamp_offsets": True,  # some rows' timestamps with +00:00 / -05:00 instead of Z
     "null_updated_at_ids": {},  # {stream: [ids]}: these rows send "updated_at": null
     "garbage_updated_at_ids": {},  # {stream: [ids]}: these rows send an unparsable updated_at
+    "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
+    "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
+    "body_paths": {},  # path -> the bytes every request of it is answered with (200, as JSON)
 }
 STAMP_SETTINGS = ("timestamp_offsets", "null_updated_at_ids", "garbage_updated_at_ids")
 UPDATED_AT_STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "databases", "tables",
@@ -62,6 +65,18 @@ COMMON_HEADERS = (b"X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n
 INVALID_JSON = b'{"data":[{"id":1,"name":"Revenue by Month","result_metadata":[{"name":"ID",'
 
 
+# Statuses of CDNs and proxies (Cloudflare's 52x, 529) that http.HTTPStatus does not name.
+EXTRA_PHRASES = {520: "Web Server Returned an Unknown Error", 521: "Web Server Is Down", 522: "Connection Timed Out",
+                 523: "Origin Is Unreachable", 524: "A Timeout Occurred", 529: "Site Is Overloaded"}
+
+
+def phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return EXTRA_PHRASES.get(status, "Unknown")
+
+
 def fault_response(fault: str, plan: FaultPlan) -> Response:
     if fault == "429":
         r = text_response("Too Many Requests", 429)
@@ -70,10 +85,13 @@ def fault_response(fault: str, plan: FaultPlan) -> Response:
     if fault == "500":
         return json_response({"message": "Emulated internal error", "via": [{"type": "java.lang.RuntimeException"}],
                               "trace": [], "type": "java.lang.RuntimeException"}, 500)
-    phrase = HTTPStatus(int(fault)).phrase  # 502/503 come from a proxy in front of Metabase
+    return proxy_page(int(fault))  # 502/503 come from a proxy in front of Metabase
+
+
+def proxy_page(status: int) -> Response:
     page = "<html><head><title>%s %s</title></head><body><center><h1>%s %s</h1></center><hr><center>nginx</center>" \
-           "</body></html>\n" % (fault, phrase, fault, phrase)
-    return Response(int(fault), page.encode(), HTML)
+           "</body></html>\n" % (status, phrase(status), status, phrase(status))
+    return Response(status, page.encode(), HTML)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -136,6 +154,12 @@ class Handler(BaseHTTPRequestHandler):
                     resp = Response(200, INVALID_JSON, JSON, auth=auth)
                 elif path in settings["missing_paths"]:
                     resp = text_response("API endpoint does not exist.", 404)
+                elif path in settings["status_paths"]:
+                    resp = proxy_page(settings["status_paths"][path])
+                elif path in settings["body_paths"]:
+                    resp = Response(200, settings["body_paths"][path], JSON, auth=auth)
+                elif path in settings["redirect_paths"]:
+                    resp = Response(307, b"", HTML, headers=[("Location", settings["redirect_paths"][path])])
             if resp is not None:
                 resp.auth = auth
         entry = {"t": time.time(), "method": self.command, "path": path, "query": query, "auth": auth,
@@ -165,7 +189,7 @@ class Handler(BaseHTTPRequestHandler):
         """Write the answer; returns the body bytes sent. A truncated answer stops halfway.
         `log(planned_bytes)` is called just before the first byte is written."""
         length = resp.length
-        head = ["HTTP/1.1 %d %s" % (resp.status, HTTPStatus(resp.status).phrase),
+        head = ["HTTP/1.1 %d %s" % (resp.status, phrase(resp.status)),
                 "Date: " + formatdate(usegmt=True), "Server: " + self.server_version]
         if resp.status != 204:
             head += ["Content-Type: " + resp.content_type, "Content-Length: %d" % length]
@@ -345,6 +369,12 @@ class Emulator:
                 v = frozenset(v or ())
             elif k in ("session_max_requests", "session_max_seconds"):
                 v = None if v is None else (int(v) if k == "session_max_requests" else float(v))
+            elif k == "status_paths":
+                v = {str(path): int(status) for path, status in dict(v or {}).items()}
+            elif k == "body_paths":
+                v = {str(path): bytes(body) for path, body in dict(v or {}).items()}
+            elif k == "redirect_paths":
+                v = {str(path): str(url) for path, url in dict(v or {}).items()}
             elif k == "latency_ms":
                 v = float(v or 0)
             elif k == "login_throttle_threshold":
@@ -372,11 +402,16 @@ class Emulator:
         out = {}
         for k, v in self._settings.items():
             out[k] = v.to_dict() if isinstance(v, FaultPlan) else sorted(v) if isinstance(v, frozenset) else \
-                {stream: sorted(ids) for stream, ids in v.items()} if isinstance(v, dict) else v
+                {stream: sorted(ids) for stream, ids in v.items()} if k in STAMP_SETTINGS[1:] else v
+        out["body_paths"] = {path: "%d bytes" % len(body) for path, body in out["body_paths"].items()}  # JSON-able
         return out
 
     def mint_session(self, email: str) -> str:
         return self.auth.mint(email)
+
+    def expire_sessions(self):
+        """Ends every session minted so far (the 14 days have passed); later logins work."""
+        self.auth.expire_all()
 
     @property
     def expiries(self) -> int:
