@@ -1,5 +1,5 @@
-"""Runtime Python of the Metabase connector: authentication, and a streaming reader for
-Metabase's top-level JSON arrays. Everything else lives in manifest.yaml."""
+"""Runtime Python of the Metabase connector: authentication, a streaming reader for
+Metabase's top-level JSON arrays, and the cards' `type`. Everything else lives in manifest.yaml."""
 
 import json
 import logging
@@ -20,6 +20,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -323,7 +324,9 @@ class JsonArrayStreamDecoder(Decoder):
     item by item so memory stays flat, an object is decoded whole as usual."""
 
     parameters: InitVar[Mapping[str, Any]]
-    chunk_size: int = 1 << 20
+    # ijson's C parser turns each chunk into Python objects in one go: 32 KiB chunks stay in the
+    # CPU's caches, 1 MiB ones made the parse a third slower (docs/performance.md).
+    chunk_size: int = 1 << 15
 
     def is_stream_response(self) -> bool:
         return True
@@ -359,6 +362,21 @@ class JsonArrayStreamDecoder(Decoder):
             )
         except (ijson.JSONError, ValueError) as error:
             raise _invalid_json(response, error)
+
+
+@dataclass
+class CardType(RecordTransformation):
+    """Gives every card Metabase 0.49's `type`: older versions only have the `dataset` flag.
+
+    Python, not AddFields: the CDK renders an AddFields value with Jinja for every record, even
+    under a `condition`, at about 55 µs a card (a tenth of a cards sync); this costs under 1 µs."""
+
+    parameters: InitVar[Mapping[str, Any]]
+
+    def transform(self, record: MutableMapping[str, Any], config: Optional[Mapping[str, Any]] = None,
+                  stream_state: Any = None, stream_slice: Any = None) -> None:
+        if not record.get("type"):
+            record["type"] = "model" if record.get("dataset") else "question"
 
 
 def _invalid_json(response: requests.Response, error: Exception) -> AirbyteTracedException:

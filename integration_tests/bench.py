@@ -235,7 +235,7 @@ def profile_cards_sync(emulator: EmulatorProcess, workers: int, out: Path) -> No
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.json").write_text(json.dumps(config))
         (Path(tmp) / "catalog.json").write_text(json.dumps(catalog))
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "200", "-o", str(out), "--", str(CLI), "read", "--manifest-path", str(ROOT / "manifest.yaml"),
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "200", "--gil", "-o", str(out), "--", str(CLI), "read", "--manifest-path", str(ROOT / "manifest.yaml"),
                    "--components-path", str(ROOT / "components.py"), "--config", f"{tmp}/config.json",
                    "--catalog", f"{tmp}/catalog.json"]
         with open(os.devnull, "wb") as sink:
@@ -253,7 +253,9 @@ PROFILE_FUNCTIONS = [
     ("  Jinja render", ("Template.render",)),
     ("  ast.literal_eval of the result", ("literal_eval",)),
     ("CDK record to protocol message", ("stream_data_to_airbyte_message",)),
-    ("message serialisation", ("airbyte_message_to_string",)),
+    ("message serialisation", ("AirbyteEntrypoint.airbyte_message_to_string",)),
+    ("queue between threads: put", ("Queue.put",)),
+    ("  waking the main thread", ("Condition.notify",)),
     ("writing stdout", ("PrintBuffer.flush", "PrintBuffer.write")),
 ]
 
