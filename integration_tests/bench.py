@@ -19,9 +19,11 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -122,19 +124,31 @@ def measure_raw(emulator: EmulatorProcess) -> dict:
 
 
 def measure_connector(emulator: EmulatorProcess, workers: int, streams=None) -> dict:
+    """A sync whose output goes through a pipe, as on the platform, read and counted here as it
+    comes (not to a file on disk, whose speed varies on a shared machine)."""
     config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key,
               "num_workers": workers}
     catalog = configured_catalog(discover_catalog(), streams)
     emulator.clear()
-    with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
-        started = time.monotonic()
-        run = run_connector("read", config, catalog, ca_bundle=emulator.ca_bundle, stdout_path=Path(out.name))
-        wall = time.monotonic() - started
-        records = Counter()
-        with open(out.name, "rb") as lines:
+    records = Counter()
+
+    def count_records(pipe: int) -> None:
+        with open(pipe, "rb") as lines:
             for line in lines:
-                if line.startswith(b'{"type":"RECORD"'):
-                    records[json.loads(line)["record"]["stream"]] += 1
+                if line.startswith(b'{"type":"RECORD","record":{"stream":"'):
+                    records[line[37:].partition(b'"')[0].decode()] += 1
+
+    read_end, write_end = os.pipe()
+    reader = threading.Thread(target=count_records, args=(read_end,))
+    reader.start()
+    started = time.monotonic()
+    try:
+        run = run_connector("read", config, catalog, ca_bundle=emulator.ca_bundle,
+                            stdout_path=Path(f"/dev/fd/{write_end}"))
+    finally:
+        wall = time.monotonic() - started
+        os.close(write_end)  # the child's copy is gone too: the reader sees the end
+        reader.join()
     assert run.returncode == 0, run.stderr[-2000:]
     kinds, body = emulator.requests_by_kind()
     return {"wall_s": wall, "peak_rss_mb": run.max_rss_kb / 1024, "requests": kinds, "body_mb": body / 1e6,
@@ -286,17 +300,26 @@ def summarise_profile(path: Path, top: int = 12) -> dict:
 
 
 def cards_only_rows(cards: int, runs: int, workers: int) -> list:
+    def children_cpu_s() -> float:  # CPU time of the children that ended: each side's own
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    sides = {"parse": measure_parse_alone, "startup": measure_startup,
+             "sync": lambda emulator: measure_connector(emulator, workers, ["cards"])}
     emulator = EmulatorProcess(cards)
     try:
         measure_parse_alone(emulator)  # warm-up: the emulator builds and caches its answer
+        discover_catalog()
         rows = []
         for _ in range(runs):  # interleaved, so that the machine's ups and downs reach all three
-            parse = measure_parse_alone(emulator)
-            startup = measure_startup(emulator)
-            sync = measure_connector(emulator, workers, ["cards"])
-            sync["records"] = sync["records"].get("cards", 0)
-            rows.append({"parse": parse, "startup": startup, "sync": sync,
-                         "ratio": sync["wall_s"] / (parse["wall_s"] + startup["wall_s"])})
+            row = {}
+            for name, measure in sides.items():
+                cpu = children_cpu_s()
+                row[name] = measure(emulator)
+                row[name]["cpu_s"] = children_cpu_s() - cpu
+            row["sync"]["records"] = row["sync"]["records"].get("cards", 0)
+            row["ratio"] = row["sync"]["wall_s"] / (row["parse"]["wall_s"] + row["startup"]["wall_s"])
+            rows.append(row)
     finally:
         emulator.stop()
     return rows
@@ -309,15 +332,17 @@ def print_cards_only(cards: int, rows: list) -> None:
         return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
     print(f"\n{cards} cards, cards stream only, {len(rows)} runs (ijson backend {rows[0]['parse']['backend']})")
-    print(f"{'':28}{'wall s (median)':>16}  {'runs':<24}{'records':>9}{'peak RSS MB':>13}")
+    print(f"{'':28}{'wall s':>8}  {'runs':<22}{'cpu s':>7}{'records':>9}{'peak RSS MB':>13}")
     names = [("parse", "(a) ijson parse, streamed"), ("startup", "(b) CDK start-up"), ("sync", "(c) cards-only sync")]
     for key, label in names:
         walls = [row[key]["wall_s"] for row in rows]
+        cpu = median([row[key]["cpu_s"] for row in rows])
         rss = max(row[key]["peak_rss_mb"] for row in rows)
-        print(f"{label:28}{median(walls):>16.2f}  {' '.join(f'{w:.2f}' for w in walls):<24}"
+        print(f"{label:28}{median(walls):>8.2f}  {' '.join(f'{w:.2f}' for w in walls):<22}{cpu:>7.2f}"
               f"{rows[0][key]['records']:>9}{rss:>13.0f}")
     ratios = [row["ratio"] for row in rows]
-    print(f"{'c / (a + b)':28}{median(ratios):>16.2f}  {' '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"{'c / (a + b)':28}{median(ratios):>8.2f}  {' '.join(f'{r:.2f}' for r in ratios)}")
+    print("(wall s and cpu s: medians; peak RSS: the highest of the runs)")
 
 
 def print_profile(summary: dict) -> None:
