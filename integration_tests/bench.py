@@ -5,6 +5,12 @@ parsed whole with orjson, one JSON line per record written to /dev/null).
     python -m integration_tests.bench --cards 3000 --cards 30000
     python -m integration_tests.bench --cards 3000 --json bench.json
     python -m integration_tests.bench --workers 1 --workers 4 --workers 8 --latency-ms 20
+    python -m integration_tests.bench --cards-only 30000 --runs 3 [--py-spy profiles/]
+
+--cards-only measures, in the same run and interleaved: (a) a standalone streamed ijson parse of
+the same GET /api/card answer, (b) the CDK's start-up (a read with an empty catalog), (c) the
+connector's sync of the cards stream alone, and prints c / (a + b). With --py-spy, one more
+cards-only sync runs under py-spy (pip install py-spy) and its top frames are printed.
 
 Not a test: it prints figures, it asserts nothing. Each side runs in its own process, so peak
 RSS is that process's own, from the OS (wait4)."""
@@ -13,16 +19,19 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import requests
 
-from integration_tests.connector import wait_with_usage, configured_catalog, discover_catalog, run_connector
+from integration_tests.connector import (CLI, ROOT, configured_catalog, connector_env, discover_catalog, run_connector,
+                                        wait_with_usage)
 
 KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
          ("dashboard list", r"^/api/dashboard$"), ("dashboard detail", r"^/api/dashboard/\d+$"),
@@ -115,19 +124,31 @@ def measure_raw(emulator: EmulatorProcess) -> dict:
 
 
 def measure_connector(emulator: EmulatorProcess, workers: int, streams=None) -> dict:
+    """A sync whose output goes through a pipe, as on the platform, read and counted here as it
+    comes (not to a file on disk, whose speed varies on a shared machine)."""
     config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key,
               "num_workers": workers}
     catalog = configured_catalog(discover_catalog(), streams)
     emulator.clear()
-    with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
-        started = time.monotonic()
-        run = run_connector("read", config, catalog, ca_bundle=emulator.ca_bundle, stdout_path=Path(out.name))
-        wall = time.monotonic() - started
-        records = Counter()
-        with open(out.name, "rb") as lines:
+    records = Counter()
+
+    def count_records(pipe: int) -> None:
+        with open(pipe, "rb") as lines:
             for line in lines:
-                if line.startswith(b'{"type":"RECORD"'):
-                    records[json.loads(line)["record"]["stream"]] += 1
+                if line.startswith(b'{"type":"RECORD","record":{"stream":"'):
+                    records[line[37:].partition(b'"')[0].decode()] += 1
+
+    read_end, write_end = os.pipe()
+    reader = threading.Thread(target=count_records, args=(read_end,))
+    reader.start()
+    started = time.monotonic()
+    try:
+        run = run_connector("read", config, catalog, ca_bundle=emulator.ca_bundle,
+                            stdout_path=Path(f"/dev/fd/{write_end}"))
+    finally:
+        wall = time.monotonic() - started
+        os.close(write_end)  # the child's copy is gone too: the reader sees the end
+        reader.join()
     assert run.returncode == 0, run.stderr[-2000:]
     kinds, body = emulator.requests_by_kind()
     return {"wall_s": wall, "peak_rss_mb": run.max_rss_kb / 1024, "requests": kinds, "body_mb": body / 1e6,
@@ -183,20 +204,192 @@ def print_workers(rows: list, latency_ms: int) -> None:
               f"{rows[0]['wall_s'] / row['wall_s']:>10.2f}")
 
 
+def parse_cards_alone(base_url: str, api_key: str, ca_bundle: str) -> None:
+    """GET /api/card streamed into ijson with ijson's defaults, items counted, not kept (runs in a
+    child). Prints its own wall time, from the request to the last item, as JSON."""
+    import ijson
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_bundle
+    session.headers["X-API-Key"] = api_key
+    started = time.monotonic()
+    response = session.get(base_url + "/api/card", params={"f": "all"}, stream=True)
+    response.raise_for_status()
+    response.raw.decode_content = True
+    records = sum(1 for _ in ijson.items(response.raw, "item", use_float=True))
+    print(json.dumps({"wall_s": time.monotonic() - started, "records": records, "backend": ijson.backend}))
+
+
+def measure_parse_alone(emulator: EmulatorProcess) -> dict:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "integration_tests.bench", "--parse-cards", emulator.base_url, emulator.api_key,
+         emulator.ca_bundle], cwd=ROOT, stdout=subprocess.PIPE,
+    )
+    out = process.stdout.read()
+    _, status, usage = wait_with_usage(process, 3600)
+    assert os.waitstatus_to_exitcode(status) == 0, "the standalone parse failed"
+    return dict(json.loads(out), peak_rss_mb=usage.ru_maxrss / 1024)
+
+
+def measure_startup(emulator: EmulatorProcess) -> dict:
+    """The CDK's start-up: the connector reading an empty catalog (manifest, components, config)."""
+    config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key}
+    started = time.monotonic()
+    run = run_connector("read", config, {"streams": []}, ca_bundle=emulator.ca_bundle)
+    wall = time.monotonic() - started
+    assert run.returncode == 0, run.stderr[-2000:]
+    return {"wall_s": wall, "peak_rss_mb": run.max_rss_kb / 1024, "records": 0}
+
+
+def profile_cards_sync(emulator: EmulatorProcess, workers: int, out: Path) -> None:
+    """One cards-only sync under py-spy (samples of the threads that run, at 200 Hz), raw format."""
+    config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key, "num_workers": workers}
+    catalog = configured_catalog(discover_catalog(), ["cards"])
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.json").write_text(json.dumps(config))
+        (Path(tmp) / "catalog.json").write_text(json.dumps(catalog))
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "200", "--gil", "-o", str(out), "--", str(CLI), "read", "--manifest-path", str(ROOT / "manifest.yaml"),
+                   "--components-path", str(ROOT / "components.py"), "--config", f"{tmp}/config.json",
+                   "--catalog", f"{tmp}/catalog.json"]
+        with open(os.devnull, "wb") as sink:
+            subprocess.run(command, stdout=sink, stderr=subprocess.PIPE, env=connector_env(emulator.ca_bundle),
+                           cwd=tmp, check=True)
+
+
+# Functions whose share of the samples (anywhere in the stack) the profile summary shows.
+PROFILE_FUNCTIONS = [
+    ("CDK start-up (imports, manifest)", ("_find_and_load", "create_declarative_source")),
+    ("decoder, with ijson's C parser", ("JsonArrayStreamDecoder.decode",)),
+    ("  its time.sleep(0)", ("time.sleep(0)",)),
+    ("reading the socket (TLS)", ("SSLSocket.read",)),
+    ("record transformations", ("AddFields.transform", "CardType.transform")),
+    ("  Jinja render", ("Template.render",)),
+    ("  ast.literal_eval of the result", ("literal_eval",)),
+    ("CDK record to protocol message", ("stream_data_to_airbyte_message",)),
+    ("message serialisation", ("AirbyteEntrypoint.airbyte_message_to_string",)),
+    ("queue between threads: put", ("Queue.put",)),
+    ("  waking the main thread", ("Condition.notify",)),
+    ("writing stdout", ("PrintBuffer.flush", "PrintBuffer.write")),
+]
+
+
+def summarise_profile(path: Path, top: int = 12) -> dict:
+    """Shares of the samples: the functions above anywhere in the stack, and the top frames
+    (function and line) that were running."""
+    components_lines = (ROOT / "components.py").read_text().splitlines()
+    shares, own, total = Counter(), Counter(), 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:  # a sample without any Python frame
+            continue
+        frames = [re.sub(r" \((?:.*/)?([^/:]+)(:\d+)?\)$", r" (\1\2)", frame) for frame in stack.split(";")]
+        leaf = frames[-1]
+        if leaf.startswith("JsonArrayStreamDecoder.decode (components.py:"):  # which line of ours
+            number = int(leaf.rpartition(":")[2].rstrip(")"))
+            if "time.sleep(0)" in components_lines[number - 1]:
+                frames.append("time.sleep(0)")
+        total += int(count)
+        own[frames[-1]] += int(count)
+        names = {frame.partition(" (")[0] for frame in frames}
+        for label, functions in PROFILE_FUNCTIONS:
+            if names.intersection(functions):
+                shares[label] += int(count)
+    return {"samples": total, "functions": [(label, shares[label] / total) for label, _ in PROFILE_FUNCTIONS],
+            "self": [(frame, n / total) for frame, n in own.most_common(top)]}
+
+
+def cards_only_rows(cards: int, runs: int, workers: int) -> list:
+    def children_cpu_s() -> float:  # CPU time of the children that ended: each side's own
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    sides = {"parse": measure_parse_alone, "startup": measure_startup,
+             "sync": lambda emulator: measure_connector(emulator, workers, ["cards"])}
+    emulator = EmulatorProcess(cards)
+    try:
+        measure_parse_alone(emulator)  # warm-up: the emulator builds and caches its answer
+        discover_catalog()
+        rows = []
+        for _ in range(runs):  # interleaved, so that the machine's ups and downs reach all three
+            row = {}
+            for name, measure in sides.items():
+                cpu = children_cpu_s()
+                row[name] = measure(emulator)
+                row[name]["cpu_s"] = children_cpu_s() - cpu
+            row["sync"]["records"] = row["sync"]["records"].get("cards", 0)
+            row["ratio"] = row["sync"]["wall_s"] / (row["parse"]["wall_s"] + row["startup"]["wall_s"])
+            rows.append(row)
+    finally:
+        emulator.stop()
+    return rows
+
+
+def print_cards_only(cards: int, rows: list) -> None:
+    def median(values):
+        values = sorted(values)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    print(f"\n{cards} cards, cards stream only, {len(rows)} runs (ijson backend {rows[0]['parse']['backend']})")
+    print(f"{'':28}{'wall s':>8}  {'runs':<22}{'cpu s':>7}{'records':>9}{'peak RSS MB':>13}")
+    names = [("parse", "(a) ijson parse, streamed"), ("startup", "(b) CDK start-up"), ("sync", "(c) cards-only sync")]
+    for key, label in names:
+        walls = [row[key]["wall_s"] for row in rows]
+        cpu = median([row[key]["cpu_s"] for row in rows])
+        rss = max(row[key]["peak_rss_mb"] for row in rows)
+        print(f"{label:28}{median(walls):>8.2f}  {' '.join(f'{w:.2f}' for w in walls):<22}{cpu:>7.2f}"
+              f"{rows[0][key]['records']:>9}{rss:>13.0f}")
+    ratios = [row["ratio"] for row in rows]
+    print(f"{'c / (a + b)':28}{median(ratios):>8.2f}  {' '.join(f'{r:.2f}' for r in ratios)}")
+    print("(wall s and cpu s: medians; peak RSS: the highest of the runs)")
+
+
+def print_profile(summary: dict) -> None:
+    print(f"\npy-spy, {summary['samples']} samples of running threads; share of samples in")
+    for label, share in summary["functions"]:
+        print(f"  {share:6.1%}  {label}")
+    print("frames running (self):")
+    for frame, share in summary["self"]:
+        print(f"  {share:6.1%}  {frame}")
+
+
 def main() -> int:
     if sys.argv[1:2] == ["--raw"]:
         raw_baseline(*sys.argv[2:5])
+        return 0
+    if sys.argv[1:2] == ["--parse-cards"]:
+        parse_cards_alone(*sys.argv[2:5])
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cards", type=int, action="append", help="scale(s) of full syncs (default 3000)")
     parser.add_argument("--num-workers", type=int, default=4, help="connector num_workers for full syncs")
     parser.add_argument("--workers", type=int, action="append", help="measure the dashboards stream at these")
     parser.add_argument("--latency-ms", type=int, default=20, help="emulator latency for --workers")
+    parser.add_argument("--cards-only", type=int, metavar="CARDS",
+                        help="parse alone, CDK start-up and cards-only sync side by side at this scale")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each side for --cards-only")
+    parser.add_argument("--py-spy", type=Path, metavar="DIR",
+                        help="with --cards-only: one more sync under py-spy, raw profile written here")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
 
-    report = {"machine": {"cpus": os.cpu_count()}, "full_syncs": [], "workers": []}
-    if args.workers:
+    report = {"machine": {"cpus": os.cpu_count()}, "full_syncs": [], "workers": [], "cards_only": []}
+    if args.cards_only:
+        report["cards_only"] = cards_only_rows(args.cards_only, args.runs, args.num_workers)
+        print_cards_only(args.cards_only, report["cards_only"])
+        if args.py_spy:
+            args.py_spy.mkdir(parents=True, exist_ok=True)
+            out = args.py_spy / f"cards-{args.cards_only}.txt"
+            emulator = EmulatorProcess(args.cards_only)
+            try:
+                measure_parse_alone(emulator)  # warm-up
+                profile_cards_sync(emulator, args.num_workers, out)
+            finally:
+                emulator.stop()
+            report["profile"] = summarise_profile(out)
+            print_profile(report["profile"])
+    elif args.workers:
         report["workers"] = workers_rows(args.cards[0] if args.cards else 3000, args.workers, args.latency_ms)
         print_workers(report["workers"], args.latency_ms)
     else:

@@ -20,6 +20,7 @@ class Body(io.RawIOBase):
         self.pieces = list(pieces)
         self.then_fail = then_fail
         self.served = 0
+        self.bytes_served = 0
 
     def readable(self):
         return True
@@ -32,6 +33,7 @@ class Body(io.RawIOBase):
         piece = self.pieces.pop(0)
         buffer[: len(piece)] = piece
         self.served += 1
+        self.bytes_served += len(piece)
         return len(piece)
 
 
@@ -62,6 +64,23 @@ def test_items_come_out_before_the_whole_body_is_read(decoder):
     records = decoder.decode(response(body))
     assert next(records) == {"id": 1}
     assert body.pieces, "the decoder read the whole body before yielding the first item"
+
+
+def test_a_big_array_is_read_one_chunk_at_a_time(components_module):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={})  # the default chunk size
+    card = {"id": 1, "name": "card", "result_metadata": [{"name": "column", "base_type": "type/Text"}] * 20}
+    text = json.dumps([card] * 3000).encode()  # about 4 MB
+    body = Body([text[i : i + 4096] for i in range(0, len(text), 4096)])
+    records = decoder.decode(response(body))
+    assert next(records) == card
+    assert body.bytes_served <= decoder.chunk_size < len(text) / 20, "memory grows with the body"
+    assert sum(1 for _ in records) == 2999
+
+
+def test_object_answer_in_many_pieces_is_decoded_whole(decoder):
+    envelope = {"data": [{"id": n, "name": f"user {n}"} for n in range(40)], "total": 40}
+    text = json.dumps(envelope).encode()
+    assert list(decoder.decode(response(Body([text[i : i + 10] for i in range(0, len(text), 10)])))) == [envelope]
 
 
 def test_object_answer_is_decoded_whole(decoder):
