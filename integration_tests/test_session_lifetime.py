@@ -134,8 +134,11 @@ def test_sessions_expiring_every_3_requests_with_8_workers_cost_one_login_each(b
     run = sync(make_config(emulator, "password", num_workers=8), emulator.ca_bundle)
     assert_every_record(run, emulator)
     data = [r for r in emulator.requests() if r["path"] != "/api/session"]
-    needed = 9 + len(emulator.expected_ids("dashboards"))  # the sync's data requests (README)
     accepted = sum(r["status"] != 401 for r in data)
+    # the sync's data requests (README): 14 + the dashboard list (once, or twice in a race) + two
+    # detail calls per dashboard + one metadata call per database
+    lists = sum(r["path"] == "/api/dashboard" and r["status"] != 401 for r in data)
+    needed = 14 + lists + 2 * len(emulator.expected_ids("dashboards")) + len(emulator.expected_ids("databases"))
     print(f"data requests {needed} (accepted {accepted}, 401s {len(data) - accepted}), logins {logins(emulator)}, "
           f"config updates {len(config_updates(run))}, bound {1 + needed // 3 + 8}")
     assert accepted == needed
