@@ -12,7 +12,6 @@ stream's alone; the emulator runs in a process of its own."""
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys

@@ -3,17 +3,14 @@ driven over HTTP with manifest.yaml and components.py unchanged, against the emu
 
 import hashlib
 import json
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
 import yaml
 
+from integration_tests.builder_scale import manifest_server
 from integration_tests.conftest import make_config
-from integration_tests.connector import ROOT, STREAMS, connector_env, primary_key
+from integration_tests.connector import ROOT, STREAMS, primary_key
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 COMPONENTS = (ROOT / "components.py").read_text()
@@ -26,38 +23,11 @@ def emulator(emulators):
 
 
 @pytest.fixture(scope="module")
-def builder(emulator, tmp_path_factory):
-    """`manifest-server start` on a free port, trusting the emulator's CA and allowed to run
-    custom components (as the Builder's deployment is); yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = connector_env(emulator.ca_bundle)  # AIRBYTE_ENABLE_UNSAFE_CODE=true and the CA
-    env.pop("AB_JWT_SIGNATURE_SECRET", None)  # no bearer token needed
-    workdir = tmp_path_factory.mktemp("manifest-server")  # nothing importable from the repo
-    log = open(workdir / "server.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "airbyte_cdk.manifest_server.cli.run", "start",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (workdir / "server.log").read_text()
-            try:
-                if requests.get(url + "/health/", timeout=2).json() == {"status": "ok"}:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the manifest server did not start in 60 s"
-            time.sleep(0.2)
+def builder(emulator):
+    """The real manifest server (builder_scale.manifest_server), trusting the emulator's CA and
+    allowed to run custom components, as the Builder's deployment is; yields its base URL."""
+    with manifest_server(emulator.ca_bundle) as (url, _pid):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def post(builder, endpoint, **body):

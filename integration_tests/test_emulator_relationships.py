@@ -2,23 +2,11 @@
 memberships, segments, timelines, pulses, database metadata, archived dashboards, per profile."""
 
 import pytest
-import requests
 
 from integration_tests.metabase_emulator import Emulator, Scale
+from integration_tests.test_emulator import Client
 
 SMALL = Scale(cards=60)
-
-
-class Client(requests.Session):
-    def __init__(self, emu, **headers):
-        super().__init__()
-        self.emu = emu
-        self.headers.update(headers)
-
-    def request(self, method, url, **kw):
-        kw.setdefault("verify", self.emu.ca_bundle)
-        kw.setdefault("timeout", 10)
-        return super().request(method, self.emu.base_url + url, **kw)
 
 
 def as_user(emu, who="admin"):
