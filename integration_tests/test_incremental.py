@@ -286,3 +286,23 @@ def test_records_without_a_readable_updated_at_are_always_emitted():
         assert set(run.record_ids("dashboards")) <= set(dashboards)
     finally:
         emulator.stop()
+
+
+def test_with_include_archived_an_archived_item_arrives_again_marked_archived():
+    """Archiving stamps updated_at and moves the item to Metabase's archived lists: with
+    include_archived the incremental read finds it there, so the destination learns it."""
+    emulator = start_emulator("v0.57", scale=Scale(cards=120, dashboards=30))
+    try:
+        config = make_config(emulator, "api_key", include_archived=True)
+        streams = ["cards", "dashboards", "native_query_snippets"]
+        first = sync(config, emulator.ca_bundle, streams=streams, incremental=True)
+        assert first.returncode == 0 and first.errors == [], first.stderr[-3000:]
+        archived = {stream: emulator.archive(stream, visible_ids(emulator, stream, 1)) for stream in streams}
+        second = sync(config, emulator.ca_bundle, streams=streams, incremental=True, state=first.final_states())
+        assert second.returncode == 0 and second.errors == [], second.stderr[-3000:]
+        for stream, ids in archived.items():
+            assert ids, stream
+            again = {r["id"]: r for r in second.records(stream)}
+            assert all(again[i]["archived"] is True for i in ids), stream
+    finally:
+        emulator.stop()
