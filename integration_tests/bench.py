@@ -355,6 +355,10 @@ def print_profile(summary: dict) -> None:
 
 
 def main() -> int:
+    for flag, mode in (("--incremental", "bench_incremental"), ("--soak", "soak")):  # other modes
+        if flag in sys.argv[1:]:
+            module = __import__(f"integration_tests.{mode}", fromlist=["main"])
+            return module.main([arg for arg in sys.argv[1:] if arg != flag])
     if sys.argv[1:2] == ["--raw"]:
         raw_baseline(*sys.argv[2:5])
         return 0
