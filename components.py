@@ -573,12 +573,17 @@ class _ChunkReader:
 @dataclass
 class JsonArrayStreamDecoder(Decoder):
     """Decodes a JSON answer; a top-level array (GET /api/card can be hundreds of MB) is parsed
-    item by item so memory stays flat, an object is decoded whole as usual."""
+    item by item so memory stays flat, an object is decoded whole as usual. An answer of another
+    shape than the endpoint's fails with a plain error, rather than syncing nothing or records
+    without their primary key (the CDK checks neither)."""
 
     parameters: InitVar[Mapping[str, Any]]
     # ijson's C parser turns each chunk into Python objects in one go: 1 MiB chunks made the
     # parse about 40 % slower than 32 KiB ones (docs/performance.md).
     chunk_size: int = 1 << 15
+    # What the endpoint answers: "array" (objects with an id: GET /api/card), "object"
+    # (GET /api/dashboard/:id) or "envelope" ({"data": [objects with an id]}: GET /api/database).
+    shape: str = "array"
 
     def is_stream_response(self) -> bool:
         return True
@@ -592,11 +597,17 @@ class JsonArrayStreamDecoder(Decoder):
             while first and not first.lstrip():
                 first = next(chunks, b"")
             reader = _ChunkReader(chunks, first)
+            if not first:
+                raise _wrong_shape(response, "an empty body", self.shape)
             if first.lstrip()[:1] == b"[":
+                if self.shape != "array":
+                    raise _wrong_shape(response, "an array", self.shape)
                 items = ijson.items(reader, "item", use_float=True)
             else:
-                items = [json.loads(b"".join(iter(reader.read, b"")))] if first else []
+                items = [_whole(response, json.loads(b"".join(iter(reader.read, b""))), self.shape)]
             for item in items:
+                if self.shape == "array" and not _has_id(item):
+                    raise _wrong_shape(response, "an item that is no object with an id", self.shape)
                 yield item
                 # Hand the interpreter lock to the thread that prints records: otherwise the
                 # parsing threads run ahead and thousands of records wait in memory. After every
@@ -629,6 +640,34 @@ class CardType(RecordTransformation):
                   stream_state: Any = None, stream_slice: Any = None) -> None:
         if not record.get("type"):
             record["type"] = "model" if record.get("dataset") else "question"
+
+
+EXPECTED_SHAPES = {"array": "a JSON array of objects with an id", "object": "a JSON object",
+                   "envelope": "a JSON object whose data is an array of objects with an id"}
+
+
+def _has_id(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("id") is not None
+
+
+def _whole(response: requests.Response, body: Any, shape: str) -> Any:
+    """A whole (non-array) answer, checked against the endpoint's shape."""
+    if not isinstance(body, dict):
+        kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", type(None): "null"}
+        raise _wrong_shape(response, kind.get(type(body), "a scalar"), shape)
+    if shape == "array":
+        raise _wrong_shape(response, "an object", shape)
+    if shape == "envelope" and not (isinstance(body.get("data"), list) and all(map(_has_id, body["data"]))):
+        raise _wrong_shape(response, "an object without a data array of objects with an id", shape)
+    return body
+
+
+def _wrong_shape(response: requests.Response, found: str, shape: str) -> AirbyteTracedException:
+    return AirbyteTracedException(
+        message=f"{_without_query(response.url)} answered {found} where Metabase answers "
+        f"{EXPECTED_SHAPES[shape]}; is instance_api_url the API of a Metabase instance?",
+        failure_type=FailureType.system_error,
+    )
 
 
 def _invalid_json(response: requests.Response, error: Exception) -> AirbyteTracedException:

@@ -50,7 +50,9 @@ def snapshot(emu, api=None, details=True):
     api = api or Api(emu)
     key = emu.profile.dashcards_key
     dashboards = api.get("/api/dashboard") + api.get("/api/dashboard", f="archived")
-    details = [api.get("/api/dashboard/%d" % d["id"]) for d in dashboards] if details else []
+    # (before the Trash, 0.50, Metabase refuses the detail of an archived dashboard)
+    details = [api.get("/api/dashboard/%d" % d["id"]) for d in dashboards
+               if emu.profile.trash or not d["archived"]] if details else []
     return {
         "cards": {c["id"]: c for c in api.get("/api/card") + api.get("/api/card", f="archived")},
         "dashboards": {d["id"]: d for d in dashboards},

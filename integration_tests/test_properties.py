@@ -179,8 +179,6 @@ def wrong_shape_violations(output: EntrypointOutput, path: str) -> list:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="finding for the decoder and the record selectors (not this branch's "
-                   "files): wrong shapes sync silently, as records without id or as none at all; see the report")
 def test_a_wrong_shape_is_a_plain_error_naming_the_endpoint_never_a_record_without_id(connector, emulator):
     """Every case runs (no stop at the first): the failure lists each kind of violation once."""
     violations: dict = {}

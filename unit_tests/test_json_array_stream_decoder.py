@@ -77,13 +77,15 @@ def test_a_big_array_is_read_one_chunk_at_a_time(components_module):
     assert sum(1 for _ in records) == 2999
 
 
-def test_object_answer_in_many_pieces_is_decoded_whole(decoder):
+def test_object_answer_in_many_pieces_is_decoded_whole(components_module):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={}, chunk_size=64, shape="envelope")
     envelope = {"data": [{"id": n, "name": f"user {n}"} for n in range(40)], "total": 40}
     text = json.dumps(envelope).encode()
     assert list(decoder.decode(response(Body([text[i : i + 10] for i in range(0, len(text), 10)])))) == [envelope]
 
 
-def test_object_answer_is_decoded_whole(decoder):
+def test_object_answer_is_decoded_whole(components_module):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape="envelope")
     envelope = {"data": [{"id": 1}], "total": 1}
     assert list(decoder.decode(response(Body([json.dumps(envelope).encode()])))) == [envelope]
 
@@ -112,9 +114,36 @@ def test_answer_ending_early_is_a_transient_error(decoder):
     assert raised.value.failure_type == FailureType.transient_error
 
 
-@pytest.mark.parametrize("text", [b"[{'id': 1}]", b"{not json", b"[1, 2,, 3]"])
+@pytest.mark.parametrize("text", [b"[{'id': 1}]", b"{not json", b'[{"id": 1},, 3]'])
 def test_invalid_json_is_a_system_error_naming_the_endpoint(decoder, text):
     with pytest.raises(AirbyteTracedException) as raised:
         list(decoder.decode(response(Body([text]))))
     assert raised.value.failure_type == FailureType.system_error
     assert "invalid JSON" in raised.value.message and "/api/card" in raised.value.message
+
+
+@pytest.mark.parametrize("shape, text, found", [
+    ("array", b"", "an empty body"),
+    ("array", b"null", "null"),
+    ("array", b'"a string"', "a string"),
+    ("array", b"42", "a number"),
+    ("array", b'{"id": 1}', "an object"),  # an object where the list should be
+    ("array", b'[{"id": 1}, {"name": "no id"}]', "an item that is no object with an id"),
+    ("array", b'[{"id": 1}, [2]]', "an item that is no object with an id"),
+    ("array", b'[{"id": null}]', "an item that is no object with an id"),
+    ("object", b'[{"id": 1}]', "an array"),
+    ("envelope", b'{"total": 0}', "an object without a data array"),
+    ("envelope", b'{"data": [{"name": "no id"}]}', "an object without a data array"),
+])
+def test_an_answer_of_another_shape_is_a_plain_error_naming_the_endpoint(components_module, shape, text, found):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape=shape)
+    with pytest.raises(AirbyteTracedException) as raised:
+        list(decoder.decode(response(Body([text] if text else []))))
+    assert raised.value.failure_type == FailureType.system_error
+    assert f"/api/card answered {found}" in raised.value.message, raised.value.message
+
+
+def test_the_root_collection_id_is_an_id(components_module):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={})
+    items = [{"id": "root", "name": "Our analytics"}, {"id": 3}]
+    assert list(decoder.decode(response(Body([json.dumps(items).encode()])))) == items
