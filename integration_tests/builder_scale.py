@@ -17,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Optional
 
 import requests
 import yaml
@@ -46,15 +47,16 @@ def reset_peak(pid: int) -> None:
 
 
 @contextmanager
-def manifest_server(ca_bundle: str):
+def manifest_server(ca_bundle: str, workdir: Optional[Path] = None):
     """`manifest-server start` on a free port, trusting the emulator's CA and allowed to run custom
-    components, as the Builder's deployment is. Yields (base URL, pid)."""
+    components, as the Builder's deployment is; its output goes to `workdir`/server.log (a
+    temporary folder unless given). Yields (base URL, pid)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = connector_env(ca_bundle)
     env.pop("AB_JWT_SIGNATURE_SECRET", None)  # no bearer token needed
-    with tempfile.TemporaryDirectory(prefix="manifest-server-") as workdir, \
+    with (nullcontext(str(workdir)) if workdir else tempfile.TemporaryDirectory(prefix="manifest-server-")) as workdir, \
             open(Path(workdir) / "server.log", "wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "airbyte_cdk.manifest_server.cli.run", "start",

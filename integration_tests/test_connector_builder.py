@@ -23,10 +23,11 @@ def emulator(emulators):
 
 
 @pytest.fixture(scope="module")
-def builder(emulator):
+def builder(emulator, tmp_path_factory):
     """The real manifest server (builder_scale.manifest_server), trusting the emulator's CA and
-    allowed to run custom components, as the Builder's deployment is; yields its base URL."""
-    with manifest_server(emulator.ca_bundle) as (url, _pid):
+    allowed to run custom components, as the Builder's deployment is, its log in a test folder
+    (nothing importable from the repo there); yields its base URL."""
+    with manifest_server(emulator.ca_bundle, tmp_path_factory.mktemp("manifest-server")) as (url, _pid):
         yield url
 
 
