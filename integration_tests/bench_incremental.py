@@ -156,17 +156,23 @@ def every(ids: list, fraction: float) -> list:
     return [ids[i * len(ids) // count] for i in range(count)]
 
 
+def print_sides(row: dict, names: tuple, width: int) -> None:
+    """Two syncs side by side: wall, records, peak RSS and requests by kind."""
+    kinds = list(row[names[0]]["requests"])
+    print(f"{'':{width}}{'wall s':>9}{'records':>10}{'peak RSS MB':>13}" + "".join(f"{k:>18}" for k in kinds)
+          + f"{'requests':>10}")
+    for name in names:
+        side = row[name]
+        print(f"{name:{width}}{side['wall_s']:>9.2f}{side['records_total']:>10}{side['peak_rss_mb']:>13.0f}"
+              + "".join(f"{side['requests'][k]:>18}" for k in kinds) + f"{side['requests_total']:>10}")
+
+
 def print_pair(row: dict) -> None:
     print(f"\n{row['cards']} cards, {row['dashboards']} dashboards, emulator adding {row['latency_ms']} ms per request, "
           f"num_workers={row['num_workers']}; edited between the syncs: {row['edited']['cards']} cards, "
           f"{row['edited']['dashboards']} dashboards")
+    print_sides(row, ("full", "incremental"), 13)
     kinds = list(row["full"]["requests"])
-    print(f"{'':13}{'wall s':>9}{'records':>10}{'peak RSS MB':>13}" + "".join(f"{k:>18}" for k in kinds)
-          + f"{'requests':>10}")
-    for name in ("full", "incremental"):
-        side = row[name]
-        print(f"{name:13}{side['wall_s']:>9.2f}{side['records_total']:>10}{side['peak_rss_mb']:>13.0f}"
-              + "".join(f"{side['requests'][k]:>18}" for k in kinds) + f"{side['requests_total']:>10}")
     full, inc = row["full"], row["incremental"]
     print(f"{'incr/full':13}{row['ratio_wall']:>9.2f}{row['ratio_records']:>10.3f}"
           f"{inc['peak_rss_mb'] / full['peak_rss_mb']:>13.2f}"

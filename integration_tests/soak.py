@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from integration_tests.bench_incremental import measure, start_emulator
+from integration_tests.bench_incremental import measure, print_sides, start_emulator
 from integration_tests.metabase_emulator import FaultPlan
 
 FAULTS = dict(rate_500=0.05 / 3, rate_502=0.05 / 3, rate_503=0.05 / 3, rate_429=0.02, retry_after=1,
@@ -82,13 +82,7 @@ def print_soak(row: dict) -> None:
           f"max_retries={row['max_retries']}; faults {row['faults']}; sessions expired after "
           f"{row['sessions_expired_after_requests']} requests of the faulted run "
           f"(session_max_requests {row['session_max_requests']}, {row['rejected_401']} requests answered 401)")
-    kinds = list(row["clean"]["requests"])
-    print(f"{'':9}{'wall s':>9}{'records':>10}{'peak RSS MB':>13}" + "".join(f"{k:>18}" for k in kinds)
-          + f"{'requests':>10}")
-    for name in ("clean", "faulted"):
-        side = row[name]
-        print(f"{name:9}{side['wall_s']:>9.2f}{side['records_total']:>10}{side['peak_rss_mb']:>13.0f}"
-              + "".join(f"{side['requests'][k]:>18}" for k in kinds) + f"{side['requests_total']:>10}")
+    print_sides(row, ("clean", "faulted"), 9)
     print(f"faulted/clean wall {row['ratio_wall']:.2f}, extra requests {row['extra_requests']}; "
           f"faults served {row['faults_served']}")
     print(f"{'stream':30}{'clean':>9}{'faulted':>9}{'dupes':>7}{'lost':>6}{'extra':>7}{'differ':>8}")
