@@ -79,8 +79,16 @@ def assert_revised_only(before, after, dash):
     assert old is None or instant(revised["timestamp"]) > instant(old["timestamp"])
 
 
+# What reading moves: a snapshot's own dashboard detail reads are views (metabase-api.md 10.1).
+VIEW_BOOKKEEPING = ("view_count", "last_viewed_at")
+
+
 def own(stream, row):
-    return {k: v for k, v in row.items() if k not in HYDRATED.get(stream, ())}
+    return {k: v for k, v in row.items() if k not in HYDRATED.get(stream, ()) and k not in VIEW_BOOKKEEPING}
+
+
+def owned(snap):
+    return {stream: {i: own(stream, row) for i, row in rows.items()} for stream, rows in snap.items()}
 
 
 def assert_stamped(emu, before, after, stamped):
@@ -180,7 +188,7 @@ def test_archive_and_unarchive(profile):
         assert snippet not in emu.expected_ids("native_query_snippets")
         assert after["cards"][card]["archived"] and after["dashboards"][dash]["archived"]
         assert emu.archive("cards", [card]) == []  # already archived: Metabase writes nothing
-        assert snapshot(emu) == after
+        assert owned(snapshot(emu)) == owned(after)
         assert emu.unarchive("cards", [card]) == [card]
         back = snapshot(emu)
         assert_stamped(emu, after, back, {"cards": [card]})
@@ -517,4 +525,35 @@ def test_null_and_unparsable_updated_at():
         with pytest.raises(ValueError):
             emu.configure(null_updated_at_ids={"pulses": [1]})
         emu.configure(null_updated_at_ids={}, garbage_updated_at_ids={})
-        assert snapshot(emu) == before
+        assert owned(snapshot(emu)) == owned(before)
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+def test_detail_reads_are_views_as_metabase_counts_them(profile):
+    """metabase-api.md 10.1: a dashboard's detail is a view of it and, from 0.50, of each card on it
+    once; a card's detail is a view unless it asks ignore_view=true (0.44+); lists are none."""
+    with Emulator(profile=profile, seed=4, scale=SMALL) as emu:
+        api = Api(emu)
+        dash = next(d for d in emu.model.dashboards.values()
+                    if not d.archived and len({dc.card_id for dc in d.dashcards if dc.card_id}) > 1)
+        on_it = {dc.card_id for dc in dash.dashcards if dc.card_id in emu.model.cards}
+        card = min(emu.model.cards)
+        listed = {c["id"]: c for c in api.get("/api/card")}
+        emu.clear_requests()
+        api.get("/api/card"), api.get("/api/dashboard")
+        assert emu.views() == {}
+        api.get("/api/dashboard/%d" % dash.id)
+        expected = {"dashboards": {dash.id: 1}}
+        if profile != "v0.40":
+            expected["cards"] = {cid: 1 for cid in sorted(on_it)}
+        assert emu.views() == expected
+        emu.land_views()  # Metabase's background batch
+        relisted = {c["id"]: c for c in api.get("/api/card")}
+        for cid in on_it:  # what Metabase shows moves with it (0.50+), nothing else
+            assert relisted[cid].get("view_count") == (listed[cid]["view_count"] + 1 if profile != "v0.40"
+                                                       else listed[cid].get("view_count"))
+        emu.clear_requests()
+        api.get("/api/card/%d" % card, ignore_view="true")
+        assert emu.views() == ({} if profile != "v0.40" else {"cards": {card: 1}})
+        api.get("/api/card/%d" % card)
+        assert emu.views()["cards"][card] == (1 if profile != "v0.40" else 2)

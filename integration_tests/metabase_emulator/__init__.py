@@ -39,6 +39,10 @@
   metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
 - `emu.expire_sessions()`: every session minted so far ends (as after 14 days); logins still work.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
+- Reads that are views count as Metabase counts them (changes.py): `emu.views()` (GET
+  /__emulator__/views) tallies them since the request log was last cleared, {stream: {id: n}};
+  the view counts the answers show move with Metabase's next batch (`emu.land_views()`, or the
+  next change).
 
 Layout: model.py (content), changes.py (changes to it), profiles.py (versions), auth.py, faults.py,
 routes.py, server.py (HTTPS server, request log, the Emulator object), __main__.py (command line).

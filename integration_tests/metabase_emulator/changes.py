@@ -22,6 +22,10 @@ What Metabase stamps, from its source (metabase/metabase):
   row is stamped.
 - 0.52 (metabase#53687): a view wrote `last_viewed_at` through the timestamped hook, so every
   view moved cards' and dashboards' updated_at. Other versions count the view only.
+- What a view counts (metabase-api.md section 10.1): GET /api/dashboard/:id is a view of the
+  dashboard on every version and, from 0.50, of every card on it too (each card once); GET
+  /api/card/:id is a view of the card unless it asks `ignore_view=true` (0.44+). Lists are not.
+  `views` tallies every view so counted, by (stream, id): what a sync adds to the usage figures.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections import Counter
 from datetime import datetime, timezone
 
 from .model import ALL_USERS, FIELD_KINDS, Card, DashCard, Dashboard, Database, Field, Model, Snippet, Table, User, \
@@ -119,6 +124,8 @@ class Changes:
                         "native_query_snippets": max(model.snippets, default=0),
                         "databases": max(model.databases, default=0), "tables": max(model.tables, default=0),
                         "fields": max(model.fields, default=0)}
+        self.views: Counter = Counter()  # (stream, id) -> views counted, see the module's docstring
+        self._pending_views: list = []  # views read whose counts have not landed yet
         api.on_view = self._viewed_by_request
 
     # -- the public verbs (Emulator's methods of the same names call these) --
@@ -318,7 +325,14 @@ class Changes:
             row.revised_at = None if revision else (row.revised_at or row.updated_at)
         row.updated_at = t
 
-    def _commit(self, touched: "_Touched"):
+    def _commit(self, touched: "_Touched", land_views: bool = True):
+        if land_views:  # the views read since the last batch land with this change
+            t = self.clock.batch()
+            for stream, rid in self._pending_views:
+                row = self._rows(stream).get(rid)
+                if row is not None:
+                    self._count(stream, row, t, touched)
+            self._pending_views.clear()
         r = self.api.r
         for cid in touched.collections:
             r._coll_rows.pop(cid, None)
@@ -369,24 +383,55 @@ class Changes:
             return changed
 
     def _view(self, stream, row, t, touched):
-        row.view_count += 1
+        """A user's view, counted at once."""
+        self._tally(stream, row)
         if self.p.view_bumps_updated_at:
             self._stamp(row, t, revision=False)
+        self._count(stream, row, t, touched)
+
+    def _tally(self, stream, row):
+        self.views[(stream, row.id)] += 1
+        if stream == "dashboards" and self.p.since(50):
+            for cid in self._cards_on(row):
+                self.views[("cards", cid)] += 1
+
+    def _cards_on(self, dashboard) -> list:
+        return sorted({dc.card_id for dc in dashboard.dashcards if dc.card_id in self.m.cards})
+
+    def _count(self, stream, row, t, touched):
+        """What a view moves in the rows Metabase shows: view counts, a dashboard's last_viewed_at."""
+        row.view_count += 1
         if stream == "dashboards":
             if row.last_viewed_at is None:
                 row.last_viewed_at = row.updated_at + 10**9
             row.last_viewed_at = max(row.last_viewed_at, t)
+            if self.p.since(50):  # and every card on it, once each (no stamp of theirs)
+                for cid in self._cards_on(row):
+                    self.m.cards[cid].view_count += 1
+                    touched.cards.add(cid)
         else:
             touched.cards.add(row.id)
 
     def _viewed_by_request(self, stream: str, rid: int):
-        """GET /api/card/:id or /api/dashboard/:id on a profile where views stamp updated_at."""
+        """GET /api/card/:id (without ignore_view) or /api/dashboard/:id: a view. Tallied at once;
+        its counts land with Metabase's next background batch (the next change, or land_views()),
+        as Metabase updates them in batches. 0.52 wrote the stamp at once (metabase#53687)."""
         with self.lock:
             row = self._rows(stream).get(rid)
             if row is not None:
-                touched = _Touched()
-                self._view(stream, row, self.clock.batch(), touched)
-                self._commit(touched)
+                self._tally(stream, row)
+                self._pending_views.append((stream, rid))
+                if self.p.view_bumps_updated_at:
+                    touched = _Touched()
+                    self._stamp(row, self.clock.batch(), revision=False)
+                    if stream == "cards":
+                        touched.cards.add(rid)
+                    self._commit(touched, land_views=False)
+
+    def land_views(self):
+        """Metabase's background batch: the counts of the views read so far show."""
+        with self.lock:
+            self._commit(_Touched())
 
     def _dashcard_owner(self, dcid: int) -> Dashboard:
         return next(d for d in self.m.dashboards.values() if any(dc.id == dcid for dc in d.dashcards))

@@ -178,7 +178,7 @@ class Api:
         self.settings = settings
         self.r = Render(profile, model)
         self.cache = LRU(128 << 20)
-        self.on_view = None  # set by the Emulator: called with (stream, id) after a detail GET
+        self.on_view = None  # set by the Emulator: called with (stream, id) after a detail GET that is a view
         self._arena_lock = threading.Lock()
         self._stale = set()  # ids of cards whose JSON changed since the arena was built
         self.stamp_settings()
@@ -443,7 +443,8 @@ class Api:
             raise HttpError(403, FORBIDDEN)
         d = self.r.card_detail(self.card_dict(c.id), c, req.viewer, req.flag("legacy-mbql"))
         resp = json_response(d)
-        if self.p.view_bumps_updated_at and self.on_view:
+        ignored = req.flag("ignore_view") and self.p.since(44)
+        if self.on_view and not ignored:
             self.on_view("cards", c.id)  # after the answer is built, as Metabase's view event
         return resp
 
@@ -550,7 +551,7 @@ class Api:
             raise HttpError(404, {"message": "The object has been archived.", "error_code": "archived"})
         # not cached: with the cards spliced in as bytes this costs a fraction of a millisecond
         resp = json_response(self.r.dashboard_detail(d, req.viewer, self.dashcard_card))
-        if self.p.view_bumps_updated_at and self.on_view:
+        if self.on_view:
             self.on_view("dashboards", d.id)  # after the answer is built, as Metabase's view event
         return resp
 

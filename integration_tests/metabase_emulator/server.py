@@ -499,6 +499,11 @@ class Emulator:
         """Users open cards/dashboards: view counts; on v0.52 also updated_at (metabase#53687)."""
         return self.changes.view(stream, ids, at)
 
+    def land_views(self):
+        """The counts of the views read so far show (Metabase updates them in background batches;
+        here each change lands them too)."""
+        self.changes.land_views()
+
     def deactivate(self, ids, at=None) -> list:
         return self.changes.deactivate(ids, at)
 
@@ -563,8 +568,20 @@ class Emulator:
             return [dict(e) for e in self._log]
 
     def clear_requests(self):
+        """Empties the request log, and the views tally with it (so both say what one sync did)."""
         with self._log_lock:
             self._log.clear()
+        with self.changes.lock:
+            self.changes.views.clear()
+
+    def views(self) -> dict:
+        """The views Metabase counted since the log was last cleared, as Metabase counts them (a
+        dashboard's detail is a view of it and, 0.50+, of each card on it): {stream: {id: n}}."""
+        with self.changes.lock:
+            out: dict = {}
+            for (stream, row_id), n in sorted(self.changes.views.items()):
+                out.setdefault(stream, {})[row_id] = n
+            return out
 
     def count(self, method=None, path=None, auth=None, status=None) -> int:
         with self._log_lock:
@@ -584,6 +601,8 @@ class Emulator:
             if method == "POST" and path == "/__emulator__/requests/clear":
                 self.clear_requests()
                 return json_response({"ok": True})
+            if method == "GET" and path == "/__emulator__/views":
+                return json_response({s: {str(i): n for i, n in ids.items()} for s, ids in self.views().items()})
             if method == "GET" and path == "/__emulator__/settings":
                 return json_response(self.settings)
             if method == "POST" and path == "/__emulator__/settings":
