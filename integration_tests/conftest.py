@@ -82,3 +82,18 @@ def current_rows(emulator, stream):
     answer.raise_for_status()
     body = answer.json()
     return body[envelope] if envelope else body
+
+
+def views_of_reading(emulator, dashboard_ids) -> dict:
+    """The views Metabase counts when each of these dashboards is read once (metabase-api.md 10.1),
+    from the emulator's model: each dashboard once and, from 0.50, each card on it once per
+    dashboard it is on. No card is viewed otherwise: the connector never reads a card's detail."""
+    views = {"dashboards": {did: 1 for did in dashboard_ids}} if dashboard_ids else {}
+    if emulator.profile.since(50):
+        cards: dict = {}
+        for did in dashboard_ids:
+            for cid in {dc.card_id for dc in emulator.model.dashboards[did].dashcards if dc.card_id in emulator.model.cards}:
+                cards[cid] = cards.get(cid, 0) + 1
+        if cards:
+            views["cards"] = cards
+    return views

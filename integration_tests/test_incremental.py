@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from integration_tests.conftest import INCREMENTAL, PROFILES, current_rows, make_config, start_emulator
+from integration_tests.conftest import INCREMENTAL, PROFILES, current_rows, make_config, start_emulator, views_of_reading
 from integration_tests.connector import cursor, discover_catalog, id_order, instant, sync
 from integration_tests.metabase_emulator import FaultPlan, Scale
 
@@ -95,8 +95,9 @@ def test_each_sync_reads_exactly_what_changed_since_the_last(changing_emulator):
         if stream not in PARTITIONED:
             assert cursor(first.stream_state(stream)) == max(stamps), stream
     dashboards_before = len(first.records("dashboards"))
-    # one detail call per dashboard for `dashboards`, one for `dashboard_cards`
-    assert detail_calls(emulator.requests()) == 2 * dashboards_before
+    # one detail call per dashboard, shared by `dashboards` and `dashboard_cards`, and so one view
+    assert detail_calls(emulator.requests()) == dashboards_before
+    assert emulator.views() == views_of_reading(emulator, first.record_ids("dashboards"))
 
     changed = {
         "cards": emulator.edit("cards", visible_ids(emulator, "cards", 3)) + emulator.add("cards", 2),
@@ -128,9 +129,9 @@ def test_each_sync_reads_exactly_what_changed_since_the_last(changing_emulator):
     for stream in FULL_REFRESH_ONLY:
         assert second.record_ids(stream) == id_order(emulator.expected_ids(stream, "admin"))
     # 1 list call, and detail calls only for the dashboards that changed (and the boundary)
-    assert list_calls(log) in (1, 2)  # the second stream's from the CDK's cache, but for a race
-    assert detail_calls(log) == 2 * len(second.records("dashboards"))
-    assert detail_calls(log) < dashboards_before
+    assert list_calls(log) == 1  # the second stream's from the CDK's cache
+    assert detail_calls(log) == len(second.records("dashboards")) < dashboards_before
+    assert emulator.views() == views_of_reading(emulator, second.record_ids("dashboards"))
     # the dashcards of exactly the dashboards read again
     assert {dc["dashboard_id"] for dc in second.records("dashboard_cards")} == \
         {d["id"] for d in second.records("dashboards") if d["dashcards"]}
@@ -147,7 +148,7 @@ def test_each_sync_reads_exactly_what_changed_since_the_last(changing_emulator):
         assert_only_since(third, second, stream)
         assert cursor(third.stream_state(stream) or second.stream_state(stream)) == cursor(second.stream_state(stream))
     assert list_calls(log) in (1, 2)
-    assert detail_calls(log) == 2 * len(third.records("dashboards")) <= 2 * len(boundary(second, "dashboards"))
+    assert detail_calls(log) == len(third.records("dashboards")) <= len(boundary(second, "dashboards"))
 
 
 @pytest.mark.parametrize("state", [
@@ -257,7 +258,7 @@ def test_metabase_052_bumping_updated_at_on_views_resyncs_never_misses():
         unrevised = {d["id"] for d in current_rows(emulator, "dashboards") if not d.get("last-edit-info")}
         synced = set(second.record_ids("dashboards"))
         assert set(edited) | boundary(first, "dashboards") <= synced <= set(edited) | boundary(first, "dashboards") | unrevised
-        assert detail_calls(log) == 2 * len(synced) < len(first.records("dashboards"))
+        assert detail_calls(log) == len(synced) < len(first.records("dashboards"))
     finally:
         emulator.stop()
 

@@ -98,12 +98,11 @@ def test_requests_per_stream(emulators, profile):
     run, requests, emulator = synced(emulators, profile)
     dashboards = len(expected(emulator, "dashboards"))
     databases = len(expected(emulator, "databases"))
-    # dashboard_cards sends the dashboards' detail requests again (its own partitions of the same
-    # list); the list itself comes from the CDK's cache of parent streams, unless both streams
-    # happen to ask for it at the same moment
-    lists = len(requests_to(requests, r"/api/dashboard"))
-    assert lists in (1, 2)
-    assert len(requests_to(requests, DASHBOARD_DETAIL.pattern)) == 2 * dashboards
+    # dashboard_cards reads the dashboards' details from the CDK's cache, after `dashboards`, and
+    # the list with them: each once
+    assert len(requests_to(requests, r"/api/dashboard")) == 1
+    details = requests_to(requests, DASHBOARD_DETAIL.pattern)
+    assert len(details) == len({r["path"] for r in details}) == dashboards
     # fields: one request per database (plus the list of databases, read again for it)
     assert len(requests_to(requests, METADATA.pattern, "include_hidden=true")) == databases
     assert len(requests_to(requests, r"/api/database")) == 2
@@ -112,7 +111,7 @@ def test_requests_per_stream(emulators, profile):
         assert len(requests_to(requests, path, query)) == 1, (path, query)
     # 9 + D before (cards, collections, dashboards, users x2, databases, snippets, tables, groups),
     # then memberships, segments, timelines, timeline events, subscriptions, the database list, N metadata
-    assert len(requests) == 8 + lists + 2 * dashboards + 6 + databases
+    assert len(requests) == 9 + dashboards + 6 + databases
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -120,8 +119,7 @@ def test_dashboard_cards_cost_one_detail_request_per_dashboard(emulators, profil
     emulator = emulators(profile)
     config = make_config(emulator, "password" if profile == "v0.40" else "api_key")
     dashboards = len(expected(emulator, "dashboards"))
-    for streams, total in ((["dashboard_cards"], {1 + dashboards}), (["dashboards", "dashboard_cards"],
-                                                                    {1 + 2 * dashboards, 2 + 2 * dashboards})):
+    for streams, total in ((["dashboard_cards"], {1 + dashboards}), (["dashboards", "dashboard_cards"], {1 + dashboards})):
         emulator.clear_requests()
         run = sync(config, emulator.ca_bundle, streams=streams)
         assert run.returncode == 0 and run.errors == [], run.stderr[-3000:]
@@ -152,8 +150,8 @@ def test_include_archived_syncs_archived_content_with_one_more_list_request(emul
     archived_dashboards = model.visible_dashboards(model.viewer(model.users[1]), "archived")
     details = requests_to(requests, DASHBOARD_DETAIL.pattern)
     if p.trash:  # 0.50+: archived dashboards in full, the ones archived directly in the Trash
-        # (for dashboards and again for dashboard_cards)
-        assert len(details) == len(requests_to(plain, DASHBOARD_DETAIL.pattern)) + 2 * len(archived_dashboards)
+        # (once for dashboards and dashboard_cards)
+        assert len(details) == len(requests_to(plain, DASHBOARD_DETAIL.pattern)) + len(archived_dashboards)
         trash = [c for c in run.records("collections") if c.get("type") == "trash"]
         assert [c["id"] for c in trash] == [model.trash_id]
         by_id = {d["id"]: d for d in run.records("dashboards")}

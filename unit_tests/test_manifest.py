@@ -45,7 +45,7 @@ def test_manifest_loads_without_a_single_warning(components_module, caplog):
     assert names == STREAMS
     # requests-cache warns about how the CDK sets up its cache; that is not the manifest's doing.
     ours = [w for w in caught if "cache_name" not in str(w.message)]
-    assert ours == [], [str(w.message) for w in ours]
+    assert ours == [], [(str(w.message), w.category.__name__, w.filename) for w in ours]
     assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
 
 
@@ -53,19 +53,50 @@ def test_manifest_loads_without_a_single_warning(components_module, caplog):
 def test_inline_schema_is_identical_to_the_schema_file(stream):
     on_disk = json.loads((ROOT / "schemas" / f"{stream}.json").read_text())
     assert MANIFEST["schemas"][stream] == on_disk
-    declared = next(s for s in MANIFEST["streams"] if s["name"] == stream)
-    assert declared["schema_loader"]["schema"] == f"#/schemas/{stream}"
+    for declared in declared_streams(stream):
+        assert declared["schema_loader"]["schema"] == on_disk
     jsonschema.Draft7Validator.check_schema(on_disk)
 
 
-def test_dashboards_and_dashboard_cards_read_the_same_details_of_the_same_list():
+def declared_streams(name: str) -> list:
+    """The stream's resolved definitions: one, or for a StateDelegatingStream the two it chooses
+    between (with and without a state)."""
+    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
+    declared = next(s for s in resolved["streams"] if s["name"] == name)
+    if declared.get("type") == "StateDelegatingStream":
+        return [declared["incremental_stream"], declared["full_refresh_stream"]]
+    return [declared]
+
+
+def test_dashboard_cards_reads_the_dashboards_details_once_through_the_cache():
     resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
     by_name = {s["name"]: s for s in resolved["streams"]}
-    dashboards, dashboard_cards = by_name["dashboards"]["retriever"], by_name["dashboard_cards"]["retriever"]
-    assert dashboards["requester"] == dashboard_cards["requester"]
-    assert dashboards["partition_router"] == dashboard_cards["partition_router"]
-    parent = dashboards["partition_router"]["parent_stream_configs"][0]
-    assert parent["stream"]["name"] == "dashboard_list" and parent["incremental_dependency"] is True
+    dashboards, dashboard_cards = by_name["dashboards"], by_name["dashboard_cards"]
+    parent = dashboard_cards["retriever"]["partition_router"]["parent_stream_configs"][0]
+    # dashboard_cards reads `dashboards` itself (same name, so the same cache) and takes the dashcards
+    # from the slice, with no request of its own
+    assert parent["stream"]["name"] == "dashboards" and parent["extra_fields"] == [["dashcards"]]
+    assert dashboard_cards["retriever"]["class_name"].endswith(".SliceRecords")
+    assert dashboard_cards["retriever"]["field"] == "dashcards"
+    assert parent["stream"]["retriever"] == dashboards["retriever"]
+    assert parent["incremental_dependency"] is True
+    assert dashboards["retriever"]["requester"]["use_cache"] is True
+    list_parent = dashboards["retriever"]["partition_router"]["parent_stream_configs"][0]
+    assert list_parent["stream"]["name"] == "dashboard_list" and list_parent["incremental_dependency"] is True
+    # ... and only after `dashboards` is done, so that every detail is in the cache by then
+    assert [s["name"] for s in resolved["stream_groups"]["dashboard_details"]["streams"]] == ["dashboards"]
+
+
+def test_a_stateless_sync_does_not_filter_what_it_reads_anyway():
+    """Each StateDelegatingStream differs from its own stream in the client-side filter alone."""
+    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
+    delegating = [s for s in resolved["streams"] if s.get("type") == "StateDelegatingStream"]
+    assert delegating
+    for stream in delegating:
+        filtered, unfiltered = stream["incremental_stream"], stream["full_refresh_stream"]
+        assert filtered["incremental_sync"]["is_client_side_incremental"] is True
+        assert unfiltered["incremental_sync"] == {**filtered["incremental_sync"], "is_client_side_incremental": False}
+        assert {**unfiltered, "incremental_sync": None} == {**filtered, "incremental_sync": None}
 
 
 def test_every_schema_file_belongs_to_a_stream():
