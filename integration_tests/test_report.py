@@ -256,11 +256,11 @@ def test_questions_at_risk(synced):
                 reasons.append("archived or missing segment")
         if reasons:
             expected.append({"card_id": card.id, "card": card.name, "type": card.type,
-                             "reasons": ", ".join(sorted(set(reasons))), "risky_dependencies": len(reasons),
+                             "reasons": "; ".join(sorted(set(reasons))), "risky_dependencies": len(reasons),
                              "dashboards": len(shown.get(card.id, ()))})
     expected.sort(key=lambda row: (-row["dashboards"], row["card_id"]))
     assert rows(report["09_questions_at_risk"]) == expected
-    found = {reason for row in expected for reason in row["reasons"].split(", ")}
+    found = {reason for row in expected for reason in row["reasons"].split("; ")}
     assert {"archived or missing card", "hidden or missing table", "inactive, hidden or missing field",
             "archived or missing segment"} <= found
 

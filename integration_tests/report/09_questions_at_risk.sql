@@ -28,7 +28,7 @@ risks AS (
     LEFT JOIN segments AS s ON e.type = 'segment' AND s.id = e.dependency_id
 )
 SELECT c.id AS card_id, c.name AS card, c.type,
-       string_agg(DISTINCT r.reason, ', ' ORDER BY r.reason) AS reasons,
+       string_agg(DISTINCT r.reason, '; ' ORDER BY r.reason) AS reasons,
        count(*) AS risky_dependencies,
        (SELECT count(DISTINCT dc.dashboard_id) FROM dashboard_cards AS dc
         JOIN dashboards AS d ON d.id = dc.dashboard_id AND NOT coalesce(d.archived, false)
