@@ -18,8 +18,9 @@ def as_tuples(items) -> list:
     return sorted(tuple(item[key] for key in ("type", "id", "via", "name") if key in item) for item in items)
 
 
-@pytest.mark.parametrize("viewer", ["admin", "analyst"])
-@pytest.mark.parametrize("profile", PROFILES)
+# v0.52 renders cards as v0.50 does: one admin sync is enough there.
+@pytest.mark.parametrize("profile, viewer", [(p, v) for p in PROFILES for v in ("admin", "analyst")]
+                         + [("v0.52", "admin")])
 def test_each_cards_dependencies_are_what_its_query_names(emulators, profile, viewer):
     run, _, emulator = synced(emulators, profile, viewer=viewer)
     model = emulator.model
