@@ -187,3 +187,10 @@ def test_every_item_fits_the_schema(components_module):
     components_module.CardDependencies(parameters={}).transform(record)
     assert len(record["dependencies"]) == 2
     jsonschema.validate(record, schema)
+
+
+@pytest.mark.parametrize("ref", [["field", 22, {"source-field": 21}],  # MBQL 4
+                                 ["field", {"lib/uuid": "a", "source-field": 21}, 22]])  # MBQL 5
+def test_the_foreign_key_of_an_implicit_join_is_a_field_too(deps, ref):
+    query = {"database": 1, "type": "query", "query": {"source-table": 2, "breakout": [ref]}}
+    assert deps(query) == [("table", 2, "source"), ("field", 22, "breakout"), ("field", 21, "breakout")]
