@@ -39,8 +39,13 @@
   metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
 - `emu.expire_sessions()`: every session minted so far ends (as after 14 days); logins still work.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
+- Cards' queries (queries.py): joins, nested and multi-stage queries, questions on questions and
+  models, segment filters, metric aggregations, native card/snippet/field-filter tags, refs to
+  archived cards and inactive fields (Field.active False: listed nowhere), as MBQL 4 or MBQL 5;
+  `queries.dependencies(card)` is what each card's query truly names.
 
-Layout: model.py (content), changes.py (changes to it), profiles.py (versions), auth.py, faults.py,
+Layout: model.py (content), queries.py (the cards' queries), changes.py (changes to it),
+profiles.py (versions), auth.py, faults.py,
 routes.py, server.py (HTTPS server, request log, the Emulator object), __main__.py (command line).
 """
 
