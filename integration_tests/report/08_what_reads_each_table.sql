@@ -11,9 +11,12 @@ WITH RECURSIVE edges AS (
 reads(table_id, card_id, depth) AS (
     SELECT dependency_id, card_id, 1 FROM edges WHERE type = 'table'
     UNION
-    -- a card reads what the cards it is built on read (a metric is a card from Metabase 0.50)
+    -- a card reads what the cards it is built on read; a metric is a card of type metric from
+    -- Metabase 0.50 (before, a legacy metric, which no stream syncs and no card matches)
     SELECT r.table_id, e.card_id, r.depth + 1
-    FROM reads AS r JOIN edges AS e ON e.type IN ('card', 'metric') AND e.dependency_id = r.card_id
+    FROM reads AS r
+    JOIN cards AS source ON source.id = r.card_id
+    JOIN edges AS e ON e.dependency_id = r.card_id AND (e.type = 'card' OR (e.type = 'metric' AND source.type = 'metric'))
     WHERE r.depth < 20
 ),
 readers AS (

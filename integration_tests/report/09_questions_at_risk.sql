@@ -2,7 +2,8 @@
 -- Live cards that read (cards.dependencies) an archived or missing card or metric, a hidden or
 -- missing table, an inactive, hidden or missing field (Metabase lists inactive fields nowhere),
 -- or an archived or missing segment: they fail or change when run. "Missing" also covers what
--- the syncing user cannot read. With the number of live dashboards that show each.
+-- the syncing user cannot read; before Metabase 0.50 every metric (a legacy metric, which no stream
+-- syncs) shows as missing. With the number of live dashboards that show each.
 WITH edges AS (
     SELECT c.id AS card_id, d->>'type' AS type, CAST(d->>'id' AS BIGINT) AS dependency_id
     FROM cards AS c, unnest(CAST(c.dependencies AS JSON[])) AS t(d)
@@ -11,8 +12,10 @@ WITH edges AS (
 risks AS (
     SELECT e.card_id,
            CASE
-               WHEN e.type IN ('card', 'metric') AND (c.id IS NULL OR coalesce(c.archived, false))
-                   THEN 'archived or missing ' || e.type
+               WHEN e.type = 'card' AND (c.id IS NULL OR coalesce(c.archived, false))
+                   THEN 'archived or missing card'
+               WHEN e.type = 'metric' AND (c.id IS NULL OR c.type <> 'metric' OR coalesce(c.archived, false))
+                   THEN 'archived or missing metric'
                WHEN e.type = 'table' AND (t.id IS NULL OR t.visibility_type IS NOT NULL OR NOT coalesce(t.active, true))
                    THEN 'hidden or missing table'
                WHEN e.type = 'field' AND (f.id IS NULL OR NOT coalesce(f.active, true)
