@@ -1,6 +1,6 @@
 """Runtime Python of the Metabase connector, each piece where the CDK cannot do it (its docstring
 says why): authentication, the error handler, a streaming reader for Metabase's top-level JSON
-arrays, and the cards' `type`. Everything else lives in manifest.yaml."""
+arrays, and the cards' `type` and `dependencies`. Everything else lives in manifest.yaml."""
 
 import json
 import logging
@@ -683,6 +683,120 @@ class SliceRecords(Retriever):
     def read_records(self, records_schema: Mapping[str, Any],
                      stream_slice: Optional[StreamSlice] = None) -> Iterator[Mapping[str, Any]]:
         yield from (stream_slice.extra_fields.get(self.field) if stream_slice else None) or ()
+
+
+# Where a dependency was found: the clause of the question's own (last) stage. A nested query
+# (MBQL 4 source-query, MBQL 5 earlier stage) counts as one clause, `nested_query`, and a join as
+# one, `join`, whatever they hold. A dependency named in several places keeps the first of them
+# in this order.
+CLAUSES = (("source-table", "source"), ("source-card", "source"), ("source-query", "nested_query"),
+           ("joins", "join"), ("expressions", "expression"), ("filter", "filter"), ("filters", "filter"),
+           ("aggregation", "aggregation"), ("breakout", "breakout"), ("order-by", "order_by"),
+           ("fields", "fields"), ("template-tags", "template_tag"))
+REFERENCES = {"field": "field", "field-id": "field", "segment": "segment", "metric": "metric"}
+
+
+@dataclass
+class CardDependencies(RecordTransformation):
+    """Gives every card `dependencies`: one {type, id, via} per table, card, field, snippet,
+    segment or metric its own dataset_query names (MBQL 4, MBQL 5 or native template tags).
+
+    Python because no CDK component can walk a query of any depth; a plain walk of the parsed
+    dict, with no request, Jinja or JSON round trip (docs/performance.md gives its cost)."""
+
+    parameters: InitVar[Mapping[str, Any]]
+
+    def transform(self, record: MutableMapping[str, Any], config: Optional[Mapping[str, Any]] = None,
+                  stream_state: Any = None, stream_slice: Any = None) -> None:
+        found: dict = {}
+        query = record.get("dataset_query")
+        if isinstance(query, dict):
+            stages = query.get("stages")
+            if isinstance(stages, list) and stages:  # MBQL 5: the last stage is the question's own
+                _stage(stages[-1], stages[:-1], found)
+            elif isinstance(query.get("query"), dict):  # MBQL 4
+                _stage(query["query"], (), found)
+            elif isinstance(query.get("native"), dict):  # MBQL 4 native
+                _stage(query["native"], (), found)
+        record["dependencies"] = list(found.values())
+
+
+def _stage(stage: Any, earlier: Any, found: dict) -> None:
+    if not isinstance(stage, dict):
+        return
+    for key, via in CLAUSES:
+        if key == "source-query" and earlier:  # MBQL 5's earlier stages stand where source-query would
+            _walk(earlier, "nested_query", found)
+        value = stage.get(key)
+        if value is None:
+            continue
+        if key in ("source-table", "source-card"):
+            _source(key, value, via, found)
+        elif key == "template-tags":
+            _template_tags(value, found)
+        else:
+            _walk(value, via, found)
+
+
+def _add(found: dict, kind: str, ident: Any, via: str, name: Any = None) -> None:
+    key = (kind, ident if ident is not None else name)
+    if key not in found:
+        found[key] = {"type": kind, "id": ident, "via": via} if kind != "snippet" else \
+            {"type": kind, "id": ident, "via": via, "name": name}
+
+
+def _source(key: str, value: Any, via: str, found: dict) -> None:
+    """`source-table` 12 or "card__27" (MBQL 4), `source-card` 27 (MBQL 5)."""
+    if type(value) is int:
+        _add(found, "table" if key == "source-table" else "card", value, via)
+    elif isinstance(value, str) and value.startswith("card__") and value[6:].isdigit():
+        _add(found, "card", int(value[6:]), via)
+
+
+def _walk(node: Any, via: str, found: dict) -> None:
+    """Every source and reference anywhere below node (joins, nested queries, clauses)."""
+    if isinstance(node, list):
+        head = node[0] if node else None
+        if type(head) is str and head in REFERENCES and len(node) > 1:
+            # MBQL 4 ["field", 78, {opts}]; MBQL 5 ["field", {opts}, 78]. A string instead of
+            # 78 names a column of a source query, not a database field.
+            ident, options = node[1], node[2] if len(node) > 2 else None
+            if isinstance(ident, dict):
+                ident, options = options, ident
+            if type(ident) is int:
+                _add(found, REFERENCES[head], ident, via)
+            if isinstance(options, dict) and type(options.get("source-field")) is int:  # implicit join
+                _add(found, "field", options["source-field"], via)
+            return
+        for item in node:
+            if isinstance(item, (list, dict)):
+                _walk(item, via, found)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("source-table", "source-card"):
+                _source(key, value, via, found)
+            elif key == "template-tags":
+                _template_tags(value, found)
+            elif key != "source-metadata" and isinstance(value, (list, dict)):
+                _walk(value, via, found)
+
+
+def _template_tags(tags: Any, found: dict) -> None:
+    """A native query's {{#27-name}} cards, {{snippet: x}} snippets (matched by name where an
+    old card lacks snippet-id) and field filters' dimensions."""
+    if not isinstance(tags, dict):
+        return
+    for tag in tags.values():
+        if not isinstance(tag, dict):
+            continue
+        kind = tag.get("type")
+        if kind == "card" and type(tag.get("card-id")) is int:
+            _add(found, "card", tag["card-id"], "template_tag")
+        elif kind == "snippet":
+            ident = tag.get("snippet-id")
+            _add(found, "snippet", ident if type(ident) is int else None, "template_tag", tag.get("snippet-name"))
+        elif isinstance(tag.get("dimension"), list):
+            _walk(tag["dimension"], "template_tag", found)
 
 
 EXPECTED_SHAPES = {"array": "a JSON array of objects with an id", "object": "a JSON object",

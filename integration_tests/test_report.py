@@ -15,8 +15,9 @@ from collections import Counter
 import pytest
 
 from integration_tests.connector import ROOT, STREAMS, connector_env
-from integration_tests.metabase_emulator import Emulator, Scale
+from integration_tests.metabase_emulator import Emulator, Scale, queries
 from integration_tests.metabase_emulator.model import GROUP_NAMES
+from integration_tests.metabase_emulator.profiles import field_visibility
 from integration_tests.sync import EMULATOR_PROFILE, EMULATOR_SEED
 
 AS_OF = datetime.datetime(2025, 9, 30)
@@ -189,6 +190,97 @@ def test_groups_and_their_members(synced):
                          "active_members": len(active), "deactivated_members": len(members) - len(active),
                          "first_active_members": ", ".join(user.email for user in active[:3])})
     assert rows(report["07_groups_and_members"]) == expected
+
+
+def shown_on(model, dashboards) -> dict:
+    """card id -> the live dashboards showing it."""
+    out = {}
+    for dashboard in dashboards:
+        for dashcard in dashboard.dashcards:
+            if dashcard.card_id:
+                out.setdefault(dashcard.card_id, set()).add(dashboard.id)
+    return out
+
+
+def test_what_reads_each_table(synced):
+    emulator, _, _, report = synced
+    model, cards, dashboards = live(emulator)
+    by_id = {card.id: card for card in cards}
+    depth = {}  # (table id, card id) -> the shortest chain of cards from the card to the table
+    for card in cards:
+        for kind, ident, *_ in queries.dependencies(card):
+            if kind == "table":
+                depth[(ident, card.id)] = 1
+    changed = True
+    while changed:  # a card reads what the cards (and metrics) it is built on read
+        changed = False
+        for card in cards:
+            for kind, ident, *_ in queries.dependencies(card):
+                if kind in ("card", "metric") and ident in by_id:
+                    for (table_id, reader), d in list(depth.items()):
+                        if reader == ident and depth.get((table_id, card.id), 99) > d + 1:
+                            depth[(table_id, card.id)] = d + 1
+                            changed = True
+    shown = shown_on(model, dashboards)
+    expected = {}
+    for (table_id, card_id), d in depth.items():
+        row = expected.setdefault(table_id, {"table_id": table_id, "schema": model.tables[table_id].schema,
+                                             "table_name": model.tables[table_id].name, "questions": 0,
+                                             "models": 0, "metrics": 0, "through_other_cards": 0,
+                                             "dashboards": set()})
+        row[by_id[card_id].type + "s"] += 1
+        row["through_other_cards"] += d > 1
+        row["dashboards"] |= shown.get(card_id, set())
+    rows_expected = [dict(row, dashboards=len(row["dashboards"])) for row in expected.values()]
+    rows_expected.sort(key=lambda r: (-r["dashboards"], -(r["questions"] + r["models"] + r["metrics"]), r["table_id"]))
+    assert rows(report["08_what_reads_each_table"]) == rows_expected
+    assert any(row["through_other_cards"] for row in rows_expected) and any(row["metrics"] for row in rows_expected)
+
+
+def test_questions_at_risk(synced):
+    emulator, archived, _, report = synced
+    model, cards, dashboards = live(emulator)
+    listed = {card.id for card in cards}
+    expected = []
+    shown = shown_on(model, dashboards)
+    for card in cards:
+        reasons = []
+        for kind, ident, *_ in queries.dependencies(card):
+            if kind in ("card", "metric") and ident not in listed:
+                reasons.append("archived or missing " + kind)
+            elif kind == "table" and model.tables[ident].visibility_type:
+                reasons.append("hidden or missing table")
+            elif kind == "field" and (not model.fields[ident].active or field_visibility(model.fields[ident]) == "sensitive"):
+                reasons.append("inactive, hidden or missing field")
+            elif kind == "segment" and model.segments[ident].archived:
+                reasons.append("archived or missing segment")
+        if reasons:
+            expected.append({"card_id": card.id, "card": card.name, "type": card.type,
+                             "reasons": "; ".join(sorted(set(reasons))), "risky_dependencies": len(reasons),
+                             "dashboards": len(shown.get(card.id, ()))})
+    expected.sort(key=lambda row: (-row["dashboards"], row["card_id"]))
+    assert rows(report["09_questions_at_risk"]) == expected
+    found = {reason for row in expected for reason in row["reasons"].split("; ")}
+    assert {"archived or missing card", "hidden or missing table", "inactive, hidden or missing field",
+            "archived or missing segment"} <= found
+
+
+def test_tables_named_in_native_sql_best_effort(synced):
+    """The emulator writes each native question's SQL FROM its card's table (or `dual`), with a
+    CTE on each {{#N-card}} it names: so the parse must find that table, and __card_N."""
+    emulator, _, _, report = synced
+    _, cards, _ = live(emulator)
+    expected = []
+    for card in sorted(cards, key=lambda card: card.id):
+        if card.query_type != "native":
+            continue
+        unmatched = ["__card_%d" % tag["card-id"] for tag in card.query["template_tags"].values() if tag["type"] == "card"]
+        unmatched += [] if card.table_id else ["dual"]
+        expected.append({"card_id": card.id, "card": card.name, "parsed": True,
+                         "table_ids": str(card.table_id) if card.table_id else None,
+                         "unmatched_names": ", ".join(sorted(unmatched)) or None})
+    assert rows(report["10_native_sql_tables"]) == expected
+    assert any(row["unmatched_names"] for row in expected) and any(row["table_ids"] for row in expected)
 
 
 def test_the_report_prints_every_section(synced):

@@ -43,8 +43,13 @@
   /__emulator__/views) tallies them since the request log was last cleared, {stream: {id: n}};
   the view counts the answers show move with Metabase's next batch (`emu.land_views()`, or the
   next change).
+- Cards' queries (queries.py): joins, nested and multi-stage queries, questions on questions and
+  models, segment filters, metric aggregations, native card/snippet/field-filter tags, refs to
+  archived cards and inactive fields (Field.active False: listed nowhere), as MBQL 4 or MBQL 5;
+  `queries.dependencies(card)` is what each card's query truly names.
 
-Layout: model.py (content), changes.py (changes to it), profiles.py (versions), auth.py, faults.py,
+Layout: model.py (content), queries.py (the cards' queries), changes.py (changes to it),
+profiles.py (versions), auth.py, faults.py,
 routes.py, server.py (HTTPS server, request log, the Emulator object), __main__.py (command line).
 """
 

@@ -36,6 +36,7 @@ import threading
 from collections import Counter
 from datetime import datetime, timezone
 
+from . import queries
 from .model import ALL_USERS, FIELD_KINDS, Card, DashCard, Dashboard, Database, Field, Model, Snippet, Table, User, \
     display_name
 
@@ -477,9 +478,7 @@ class Changes:
         new = {}
         for _ in range(count):
             cid, t = self._next("cards"), self.clock.tick(at)
-            query = {"native": False, "source_table": table.id if table else None, "source_card": None,
-                     "columns": [f.id for f in table.fields] if table else [], "aggregation": None,
-                     "breakout": None, "filter": None, "uuids": [Model._uuid(self.rng) for _ in range(6)]}
+            query = queries.table_question(table, self.rng)
             new[cid] = Card(cid, "New question %d" % cid, None, collection_id, "question", "query", query, db.id,
                             table.id if table else None, "table", ACTOR, t, t, ACTOR, Model._nano(self.rng))
         m.cards = {**m.cards, **new}

@@ -14,6 +14,8 @@ import time
 import unicodedata
 from dataclasses import dataclass, field as dc_field
 
+from . import queries
+
 T0 = 1551398400  # 2019-03-01: the instance's birth; all timestamps lie after it
 T1 = 1759190400  # 2025-09-30: "now" for the generated history
 
@@ -108,6 +110,7 @@ class Field:
     fk_target_field_id: int | None
     fingerprint: dict | None
     description: str | None = None
+    active: bool = True  # False: the column was dropped; Metabase keeps the field but lists it nowhere
 
 
 @dataclass(slots=True)
@@ -501,6 +504,7 @@ class Model:
         self._make_databases()
         self._make_collections()
         self._make_snippets()
+        self._make_segments()  # before the cards, whose queries filter on them
         self._make_cards()
         self._make_dashboards()
         self._make_relationships()
@@ -641,6 +645,12 @@ class Model:
                     for f in t.fields:
                         if f.semantic_type == "type/FK":
                             f.fk_target_field_id = pk
+        # A column dropped from every third warehouse table: Metabase marks its field inactive and
+        # lists it nowhere, but the questions saved before still name it.
+        for db in self.databases.values():
+            if not db.is_sample:
+                for t in db.tables[1::3]:
+                    t.fields[-1].active = False
 
     @staticmethod
     def _fingerprint(rng, base, sem, kind):
@@ -792,6 +802,7 @@ class Model:
         people = self.people()
         inactive = [u for u in people if not u.is_active]
         dbs = list(self.databases.values())
+        maker = queries.QueryMaker(self)
         if n and not dbs:
             raise ValueError("cards need at least one database (Scale(databases=0) with cards > 0)")
         for i in range(n):
@@ -813,7 +824,7 @@ class Model:
                 base = self.cards.get(rng.randint(1, cid - 1))
                 if base and base.type == "model" and base.query_type == "query":
                     source_card, table, db = base.id, self.tables.get(base.table_id), self.databases[base.database_id]
-            query = self._query(rng, kind, native, db, table, source_card)
+            query = maker.query(rng, cid, kind, native, db, table, source_card)
             created = self._ts_around(rng, frac * 0.97)
             updated = created + rng.randint(0, 10**13)
             archived_directly = not in_archived and (rng.random() < 0.05 or i == 3)
@@ -827,61 +838,13 @@ class Model:
                 self._nano(rng), archived=in_archived or archived_directly,
                 archived_directly=archived_directly,
                 collection_position=rng.choice([None] * 12 + [1, 2, 3]),
-                source_card_id=source_card, view_count=rng.randint(0, 5000),
+                source_card_id=query.get("source_card"), view_count=rng.randint(0, 5000),
                 average_query_time=rng.choice([None, round(rng.uniform(5, 30000), 4)]),
                 last_query_start=rng.choice([None, updated + rng.randint(1, 10**12)]),
                 visualization_settings=self._viz(rng, display, query),
                 parameters=query.pop("parameters", []),
                 cache_ttl=rng.choice([None] * 9 + [3600]))
-
-    def _query(self, rng, kind, native, db, table, source_card):
-        """An abstract query; profiles render it as MBQL 4 or MBQL 5."""
-        fields = table.fields if table else []
-        if native:
-            cols = fields[: max(1, rng.randint(len(fields) // 2, len(fields)))] if fields else []
-            tname = "%s.%s" % (table.schema, table.name) if table else "dual"
-            sql = "SELECT %s\nFROM %s" % (",\n       ".join(f.name for f in cols) or "1", tname)
-            q = {"native": True, "columns": [f.id for f in cols], "template_tags": {}, "parameters": []}
-            if rng.random() < 0.2 and self.snippets:
-                sn = self.snippets[rng.randint(1, len(self.snippets))]
-                sql += "\n{{snippet: %s}}" % sn.name
-                q["template_tags"]["snippet: " + sn.name] = {
-                    "type": "snippet", "name": "snippet: " + sn.name, "id": self._uuid(rng),
-                    "display-name": "Snippet: " + sn.name, "snippet-name": sn.name, "snippet-id": sn.id}
-            if rng.random() < 0.25 and fields:
-                tag = self._uuid(rng)
-                sql += "\nWHERE {{created_after}} IS NULL OR %s >= {{created_after}}" % cols[0].name
-                q["template_tags"]["created_after"] = {
-                    "type": "date", "name": "created_after", "id": tag, "display-name": "Created After"}
-                q["parameters"] = [{"id": tag, "type": "date/single", "target": [
-                    "variable", ["template-tag", "created_after"]], "name": "Created After",
-                    "slug": "created_after"}]
-            q["sql"] = sql + "\nLIMIT %d" % rng.choice([100, 1000, 2000, 10000])
-            return q
-        q = {"native": False, "source_table": table.id if table else None, "source_card": source_card,
-             "columns": [f.id for f in fields], "aggregation": None, "breakout": None, "filter": None}
-        numeric = [f for f in fields if f.base_type in ("type/Float", "type/Integer")
-                   and f.semantic_type not in ("type/PK", "type/FK")]
-        temporal = [f for f in fields if f.base_type in ("type/DateTime", "type/Date")]
-        if kind == "metric" or (kind == "question" and rng.random() < 0.2):
-            agg = rng.choice(["count", "sum", "avg", "distinct"]) if numeric else "count"
-            q["aggregation"] = (agg, rng.choice(numeric).id if agg != "count" else None)
-            if temporal and rng.random() < 0.7:
-                q["breakout"] = (rng.choice(temporal).id, rng.choice(["day", "week", "month", "quarter", "year"]))
-            elif fields and rng.random() < 0.5:
-                q["breakout"] = (rng.choice(fields).id, None)
-        if fields and rng.random() < 0.4:
-            f = rng.choice(fields)
-            value = {"type/Boolean": True, "type/Text": rng.choice(["Widget", "Gizmo", "Doohickey"])}.get(
-                f.base_type, "2024-01-01" if "Date" in f.base_type else rng.randint(1, 500))
-            q["filter"] = (f.id, value)
-        q["uuids"] = [self._uuid(rng) for _ in range(6)]  # lib/uuid option values for MBQL 5
-        return q
-
-    @staticmethod
-    def _uuid(rng) -> str:
-        h = "%032x" % rng.getrandbits(128)
-        return "%s-%s-4%s-a%s-%s" % (h[:8], h[8:12], h[13:16], h[17:20], h[20:32])
+            maker.added(self.cards[cid])
 
     def _viz(self, rng, display, query):
         if display in ("line", "bar", "area", "combo", "row"):
@@ -982,7 +945,6 @@ class Model:
     def _make_relationships(self):
         self._make_memberships()
         self._hide_some_tables()
-        self._make_segments()
         self._make_timelines()
         self._make_pulses()
 

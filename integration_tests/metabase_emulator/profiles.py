@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import orjson
 
+from . import queries
 from .model import ADMINISTRATORS, ALL_USERS, GROUP_NAMES, Card, Collection, Model, Viewer, iso
 
 
@@ -243,52 +244,6 @@ class Render:
                                     "type": {"type/Number": numbers}}})
         return out
 
-    def mbql4(self, card: Card) -> dict:
-        q = card.query
-        if q["native"]:
-            return {"database": card.database_id, "type": "native",
-                    "native": {"query": q["sql"], "template-tags": q["template_tags"]}}
-        inner = {"source-table": "card__%d" % q["source_card"] if q["source_card"] else q["source_table"]}
-        if q["aggregation"]:
-            agg, fid = q["aggregation"]
-            inner["aggregation"] = [[agg] if fid is None else [agg, ["field", fid, None]]]
-        if q["breakout"]:
-            fid, unit = q["breakout"]
-            inner["breakout"] = [["field", fid, {"temporal-unit": unit} if unit else None]]
-        if q["filter"]:
-            fid, value = q["filter"]
-            inner["filter"] = ["=", ["field", fid, None], value]
-        return {"database": card.database_id, "type": "query", "query": inner}
-
-    def mbql5(self, card: Card) -> dict:
-        q = card.query
-        if q["native"]:
-            stage = {"lib/type": "mbql.stage/native", "native": q["sql"], "template-tags": q["template_tags"]}
-            return {"lib/type": "mbql/query", "database": card.database_id, "stages": [stage]}
-        u = q["uuids"]
-        stage = {"lib/type": "mbql.stage/mbql"}
-        if q["source_card"]:
-            stage["source-card"] = q["source_card"]
-        else:
-            stage["source-table"] = q["source_table"]
-        base = lambda fid: self.m.fields[fid].base_type  # noqa: E731
-        if q["aggregation"]:
-            agg, fid = q["aggregation"]
-            clause = [agg, {"lib/uuid": u[0]}]
-            if fid is not None:
-                clause.append(["field", {"lib/uuid": u[1], "base-type": base(fid)}, fid])
-            stage["aggregation"] = [clause]
-        if q["breakout"]:
-            fid, unit = q["breakout"]
-            opts = {"lib/uuid": u[2], "base-type": base(fid)}
-            if unit:
-                opts["temporal-unit"] = unit
-            stage["breakout"] = [["field", opts, fid]]
-        if q["filter"]:
-            fid, value = q["filter"]
-            stage["filters"] = [["=", {"lib/uuid": u[3]}, ["field", {"lib/uuid": u[4], "base-type": base(fid)}, fid], value]]
-        return {"lib/type": "mbql/query", "database": card.database_id, "stages": [stage]}
-
     def card(self, c: Card) -> dict:
         """A GET /api/card list item (viewer independent, so its bytes can be shared)."""
         p = self.p
@@ -300,7 +255,7 @@ class Render:
              "dashboard_count": c.dashboard_count, "last_used_at": self.ts(self.last_used(c), c.id),
              "average_query_time": c.average_query_time, "creator_id": c.creator_id,
              "updated_at": self.uts("cards", c.updated_at, c.id), "made_public_by_id": None, "embedding_params": None,
-             "cache_ttl": c.cache_ttl, "dataset_query": self.mbql5(c) if p.mbql5 else self.mbql4(c), "id": c.id,
+             "cache_ttl": c.cache_ttl, "dataset_query": queries.mbql5(self.m, c) if p.mbql5 else queries.mbql4(self.m, c), "id": c.id,
              "parameter_mappings": [], "display": c.display, "entity_id": self.eid(c.entity_id, c.id),
              "collection_preview": True, "visualization_settings": c.visualization_settings,
              "collection": self.collection_row(self.m.collections[c.collection_id]) if c.collection_id else None,
@@ -318,7 +273,7 @@ class Render:
         if p.trash:
             d["archived_directly"] = c.archived_directly
         if p.mbql5:
-            d.update(legacy_query=orjson.dumps(self.mbql4(c)).decode(), card_schema=22, is_remote_synced=False,
+            d.update(legacy_query=orjson.dumps(queries.mbql4(self.m, c)).decode(), card_schema=22, is_remote_synced=False,
                      document_id=None, dependency_analysis_version=1)
         if p.dashboard_questions:
             dash = self.m.dashboards.get(c.dashboard_id) if c.dashboard_id else None
@@ -714,7 +669,7 @@ class Render:
                 continue
             x = self.table(t)
             del x["db"]
-            fields = [f for f in t.fields if include_hidden or field_visibility(f) != "sensitive"]
+            fields = [f for f in t.fields if f.active and (include_hidden or field_visibility(f) != "sensitive")]
             x["fields"] = [self.metadata_field(f) for f in sorted(fields, key=lambda f: (f.position, f.name.lower()))]
             x["segments"] = [self.segment(s) for s in sorted(
                 (s for s in self.m.segments.values() if s.table_id == t.id and not s.archived), key=lambda s: s.name)]

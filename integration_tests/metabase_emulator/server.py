@@ -539,7 +539,7 @@ class Emulator:
             gone = self._settings["vanishing_dashboard_ids"]
             return sorted(self._dashcard_ids([d for d in m.visible_dashboards(v, "all") if d.id not in gone]))
         if stream == "fields":
-            return sorted(f.id for db in m.visible_databases(v) for t in db.tables for f in t.fields)
+            return sorted(f.id for db in m.visible_databases(v) for t in db.tables for f in t.fields if f.active)
         if stream == "permission_group_memberships":
             return [mid for mid, _, _ in m.memberships] if v.superuser else []  # others get 403
         if stream == "segments":
