@@ -74,6 +74,7 @@ OPTIONAL_ENDPOINTS = {
     "timeline": ("timelines and timeline_events", "Metabase 0.43 and later"),
     "segment": ("segments", "Metabase 0.40 and later"),
     "pulse": ("dashboard_subscriptions", "Metabase 0.40 to 0.57 at least (deprecated since 0.52)"),
+    "alert": ("alerts", "Metabase 0.40 to 0.57 at least (deprecated since 0.54)"),
     "permissions/membership": ("permission_group_memberships", "Metabase 0.40 and later"),
 }
 HTML_ANSWER = (

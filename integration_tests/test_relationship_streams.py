@@ -9,12 +9,14 @@ from collections import Counter
 
 import jsonschema
 import pytest
+import requests as http
 
 from integration_tests.conftest import PROFILES, make_config
 from integration_tests.connector import STREAMS, id_order, primary_key, sync
+from integration_tests.metabase_emulator.alerts import listed_alerts as alert_rows
 
 NEW_STREAMS = ["dashboard_cards", "fields", "permission_group_memberships", "segments", "timelines",
-               "timeline_events", "dashboard_subscriptions"]
+               "timeline_events", "dashboard_subscriptions", "alerts"]
 DASHBOARD_DETAIL = re.compile(r"^/api/dashboard/\d+$")
 METADATA = re.compile(r"^/api/database/\d+/metadata$")
 
@@ -108,11 +110,12 @@ def test_requests_per_stream(emulators, profile):
     assert len(requests_to(requests, METADATA.pattern, "include_hidden=true")) == databases
     assert len(requests_to(requests, r"/api/database")) == 2
     for path, query in (("/api/permissions/membership", ""), ("/api/segment", ""), ("/api/timeline", ""),
-                        ("/api/timeline", "include=events"), ("/api/pulse", "")):
+                        ("/api/timeline", "include=events"), ("/api/pulse", ""), ("/api/alert", "")):
         assert len(requests_to(requests, path, query)) == 1, (path, query)
     # 9 + D before (cards, collections, dashboards, users x2, databases, snippets, tables, groups),
-    # then memberships, segments, timelines, timeline events, subscriptions, the database list, N metadata
-    assert len(requests) == 8 + lists + 2 * dashboards + 6 + databases
+    # then memberships, segments, timelines, timeline events, subscriptions, alerts, the database
+    # list, N metadata
+    assert len(requests) == 8 + lists + 2 * dashboards + 7 + databases
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -135,19 +138,20 @@ def test_include_archived_syncs_archived_content_with_one_more_list_request(emul
     run, requests, emulator = synced(emulators, profile, include_archived=True)
     _, plain, _ = synced(emulators, profile)
     model, p = emulator.model, emulator.profile
-    archivable = ["cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards"]
+    archivable = ["cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards", "alerts"]
     for stream in STREAMS:
         assert run.record_ids(stream) == expected(emulator, stream, include_archived=stream in archivable), stream
-    for stream in ("cards", "collections", "native_query_snippets"):
+    for stream in ("cards", "collections", "native_query_snippets", "alerts"):
         assert set(run.record_ids(stream)) > set(expected(emulator, stream)), f"no archived {stream}"
-    for stream in ("cards", "native_query_snippets"):
+    for stream in ("cards", "native_query_snippets", "alerts"):
         new = set(run.record_ids(stream)) - set(expected(emulator, stream))
         assert all(r["archived"] is True for r in run.records(stream) if r["id"] in new)
     archived_collections = [c for c in run.records("collections") if c["id"] not in expected(emulator, "collections")]
     assert all(c["archived"] for c in archived_collections if c.get("type") != "trash")
     # one more list request for each archivable list
     for path, query in (("/api/card", "f=archived"), ("/api/collection", "archived=true"),
-                        ("/api/native-query-snippet", "archived=true"), ("/api/dashboard", "f=archived")):
+                        ("/api/native-query-snippet", "archived=true"), ("/api/dashboard", "f=archived"),
+                        ("/api/alert", "archived=true")):
         assert len(requests_to(requests, path, query)) == 1, (path, query)
     archived_dashboards = model.visible_dashboards(model.viewer(model.users[1]), "archived")
     details = requests_to(requests, DASHBOARD_DETAIL.pattern)
@@ -204,6 +208,41 @@ def test_a_non_admin_syncs_what_metabase_shows_them(emulators, profile):
     if emulator.profile.since(46):
         assert run.records("dashboard_subscriptions")
         assert {s["creator_id"] for s in run.records("dashboard_subscriptions")} == {2}
+
+
+def listed_alerts(emulator, viewer, **params):
+    """GET /api/alert as the emulator answers it to `viewer` over HTTPS (the oracle)."""
+    session = emulator.mint_session(emulator.credentials[f"{viewer}_email"])
+    answer = http.get(f"{emulator.base_url}/api/alert", params=params, verify=emulator.ca_bundle,
+                      headers={"X-Metabase-Session": session}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()
+
+
+@pytest.mark.parametrize("viewer", ["admin", "analyst"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_alerts_are_the_ones_metabase_lists_to_the_user_each_with_its_card(emulators, profile, viewer):
+    run, requests, emulator = synced(emulators, profile, viewer=viewer)
+    listed = {alert["id"]: alert for alert in listed_alerts(emulator, viewer)}
+    assert listed and run.record_ids("alerts") == id_order(listed)
+    for record in run.records("alerts"):
+        alert = listed[record["id"]]
+        assert record["card_id"] == alert["card"]["id"] == record["card"]["id"]
+        assert record["alert_condition"] == alert["alert_condition"] in ("rows", "goal")
+        assert record["archived"] is False and record.get("name") is None
+    recipients = [r for a in run.records("alerts") for ch in a["channels"] for r in ch["recipients"]]
+    assert any("id" in r for r in recipients) and any("id" not in r and r["email"] for r in recipients)
+    assert [r["query"] for r in requests_to(requests, r"/api/alert")] == [""]
+    everyone = listed_alerts(emulator, "admin")
+    if viewer == "analyst":  # fewer than an admin sees: 0.40 those on readable cards, 0.48+ own or received
+        assert set(listed) < {a["id"] for a in everyone}
+        if emulator.profile.since(48):
+            assert all(a["creator_id"] == 2 or any(r.get("id") == 2 for ch in a["channels"] for r in ch["recipients"])
+                       for a in run.records("alerts"))
+    # from 0.54 the ids are the notifications' ids, no longer the ids of the alerts' pulse rows
+    model = emulator.model
+    rows = alert_rows(model, emulator.profile, model.viewer(model.by_email[emulator.credentials[f"{viewer}_email"]]))
+    assert (id_order(listed) == id_order(row.id for row in rows)) == (not emulator.profile.since(54))
 
 
 # --- schemas ------------------------------------------------------------------------------
