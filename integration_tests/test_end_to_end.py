@@ -70,9 +70,9 @@ def test_full_sync_emits_every_record_valid_and_with_the_fewest_requests(emulato
     # one detail call per dashboard for dashboards, and one for dashboard_cards
     assert sum(1 for r in emulator.requests() if DASHBOARD_DETAIL.match(r["path"])) == 2 * dashboards
     # cards, collections, users (active, deactivated), databases, snippets, tables, permission
-    # groups, memberships, segments, timelines, timeline events, subscriptions, the database list
+    # groups, memberships, segments, timelines, timeline events, subscriptions, alerts, the database list
     # for fields, then the dashboard list, the detail calls and one metadata call per database
-    assert len(data_requests(emulator)) == 14 + lists + 2 * dashboards + databases
+    assert len(data_requests(emulator)) == 15 + lists + 2 * dashboards + databases
 
 
 @pytest.mark.parametrize("profile", PROFILES)
