@@ -4,6 +4,7 @@ a version does not have: the real CLI against the emulator, for every version pr
 equal the emulator's content and validate against their schemas; requests are counted per
 stream; the schemas declare (nearly) every field Metabase sends."""
 
+import json
 import re
 from collections import Counter
 
@@ -246,6 +247,48 @@ def test_alerts_are_the_ones_metabase_lists_to_the_user_each_with_its_card(emula
 
 
 # --- schemas ------------------------------------------------------------------------------
+
+# Keys only some versions send: (stream, path, the first minor version sending it, a value of the
+# wrong type). Metabase 0.40-0.46 segments: query_description's filter pieces are objects.
+VERSION_KEYS = [
+    ("dashboards", ("dependency_analysis_version",), 57, "zero"),
+    ("tables", ("data_authority",), 57, 1),
+    ("tables", ("is_writable",), 57, "yes"),
+    ("cards", ("dataset_query", "lib.convert/converted?"), 57, "yes"),
+]
+
+
+def dig(record, path):
+    for key in path:
+        if not isinstance(record, dict) or key not in record:
+            return KeyError
+        record = record[key]
+    return record
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_keys_some_versions_send_arrive_and_their_schema_types_them(emulators, profile):
+    run, _, emulator = synced(emulators, profile)
+    schemas = {s["stream"]["name"]: s["stream"]["json_schema"] for s in run.configured_catalog["streams"]}
+    for stream, path, since, wrong in VERSION_KEYS:
+        records = run.records(stream)
+        sent = [r for r in records if dig(r, path) is not KeyError]
+        assert (sent == records != []) if emulator.profile.since(since) else sent == [], (stream, path)
+        if sent:  # valid as sent (the content test validates every record); a value of another type is not
+            broken = json.loads(json.dumps(sent[0]))
+            dig(broken, path[:-1])[path[-1]] = wrong
+            assert list(jsonschema.Draft7Validator(schemas[stream]).iter_errors(broken)), (stream, path)
+    segments = run.records("segments")
+    described = [r for r in segments if "query_description" in r]
+    assert described == (segments if not emulator.profile.since(47) else []) and segments
+    for segment in described:
+        pieces = segment["query_description"]["filter"]
+        assert pieces and all(isinstance(piece, dict) and piece["field"] for piece in pieces)
+    if described:
+        broken = json.loads(json.dumps(described[0]))
+        broken["query_description"]["filter"] = [42]
+        assert list(jsonschema.Draft7Validator(schemas["segments"]).iter_errors(broken))
+
 
 OPEN = "Open on purpose"
 
