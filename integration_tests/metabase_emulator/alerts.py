@@ -121,7 +121,6 @@ def render_alert(render, pulse, viewer) -> dict:
     })
     for channel in d["channels"]:
         channel["pulse_id"] = d["id"]
-        channel["enabled"] = True if p.since(54) else channel["enabled"]
     if p.since(54):  # a notification: no entity_id, no collection of its own
         d.pop("entity_id", None)
         d["collection_id"] = None
