@@ -185,11 +185,13 @@ def test_timelines_skipped_with_a_warning_where_the_endpoint_does_not_exist(emul
 def test_a_missing_optional_endpoint_is_skipped_but_a_missing_core_one_is_a_config_error(emulators):
     emulator = emulators("v0.57")
     config = make_config(emulator, "api_key")
-    emulator.configure(missing_paths=["/api/segment", "/api/card"])
-    optional = sync(config, emulator.ca_bundle, streams=["segments", "dashboard_subscriptions"])
+    emulator.configure(missing_paths=["/api/segment", "/api/alert", "/api/card"])
+    optional = sync(config, emulator.ca_bundle, streams=["segments", "alerts", "dashboard_subscriptions"])
     assert optional.returncode == 0 and optional.errors == []
-    assert optional.records("segments") == [] and optional.records("dashboard_subscriptions")
+    assert optional.records("segments") == optional.records("alerts") == []
+    assert optional.records("dashboard_subscriptions")
     assert any("/api/segment" in line and "segments stay empty" in line for line in optional.log_lines("WARN"))
+    assert any("/api/alert" in line and "alerts stay empty" in line for line in optional.log_lines("WARN"))
     core = sync(config, emulator.ca_bundle, streams=["cards"])
     assert core.returncode != 0
     assert core.errors and core.errors[0]["failure_type"] == "config_error"
