@@ -20,19 +20,14 @@ import certifi
 import ijson
 import requests
 
-from airbyte_cdk.config_observation import (
-    create_connector_config_control_message,
-    emit_configuration_as_airbyte_control_message,
-)
+from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
-from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.declarative.retrievers import Retriever
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
-from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
     SUCCESS_RESOLUTION,
@@ -76,6 +71,7 @@ OPTIONAL_ENDPOINTS = {
     "timeline": ("timelines and timeline_events", "Metabase 0.43 and later"),
     "segment": ("segments", "Metabase 0.40 and later"),
     "pulse": ("dashboard_subscriptions", "Metabase 0.40 to 0.57 at least (deprecated since 0.52)"),
+    "alert": ("alerts", "Metabase 0.40 to 0.57 at least (deprecated since 0.54)"),
     "permissions/membership": ("permission_group_memberships", "Metabase 0.40 and later"),
 }
 HTML_ANSWER = (
@@ -122,19 +118,13 @@ def _shared_session(*identity: str) -> _SharedSession:
         return _SESSIONS.setdefault(identity, _SharedSession())
 
 
-def _builder_message_repository() -> Optional[MessageRepository]:
-    """The message repository of the Connector Builder's test read, when the CDK factory building
-    this component is the Builder's; None otherwise. The CDK hands custom components no
-    message repository, and only what goes through it reaches the Builder's answer (it reads
-    config updates from there, not from stdout): so it is taken from the factory's frame (and
-    its private flag that says it builds for the Builder)."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        factory = frame.f_locals.get("self")
-        if isinstance(factory, ModelToComponentFactory):
-            return factory.get_message_repository() if factory._emit_connector_builder_messages else None
-        frame = frame.f_back
-    return None
+def _in_manifest_server() -> bool:
+    """This process is the CDK's manifest server (the Connector Builder's backend): its stdout is
+    a server log, not the Airbyte protocol. The CDK gives a custom component no public way to
+    reach the Builder's message repository (config updates shown in the Builder travel there),
+    so a session minted in a Builder test read is not handed over at all: printed, it would
+    only land in that log. Known by the server's module being loaded (a public module name)."""
+    return "airbyte_cdk.manifest_server" in sys.modules
 
 
 def _check_url(api_url: str) -> None:
@@ -216,7 +206,6 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         self._shared = _shared_session(self._api_url, self._username, self._session_token)
         self._warned_forbidden: set[str] = set()
         self._warned_missing: set[str] = set()
-        self._builder_messages = _builder_message_repository()
 
     # --- what the CDK calls -------------------------------------------------------------
 
@@ -305,9 +294,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         config = {key: value for key, value in self.config.items()
                   if not key.startswith("__") and key not in DERIVED_CONFIG_KEYS}
         config["session_token"] = token
-        if self._builder_messages is not None:  # the Builder shows it as its latest config update
-            self._builder_messages.emit_message(create_connector_config_control_message(config))
-        else:  # straight to stdout, as the CDK does for OAuth: check has no message queue
+        if not _in_manifest_server():  # straight to stdout, as the CDK does for OAuth (check too)
             emit_configuration_as_airbyte_control_message(config)
         return token
 

@@ -70,9 +70,9 @@ def test_full_sync_emits_every_record_valid_and_with_the_fewest_requests(emulato
     assert len(details) == len(set(details)) == dashboards
     assert emulator.views() == views_of_reading(emulator, emulator.expected_ids("dashboards", "admin"))
     # cards, collections, users (active, deactivated), databases, snippets, tables, permission
-    # groups, memberships, segments, timelines, timeline events, subscriptions, the database list
+    # groups, memberships, segments, timelines, timeline events, subscriptions, alerts, the database list
     # for fields, then the dashboard list, the detail calls and one metadata call per database
-    assert len(data_requests(emulator)) == 15 + dashboards + databases
+    assert len(data_requests(emulator)) == 16 + dashboards + databases
 
 
 @pytest.mark.parametrize("profile", PROFILES)

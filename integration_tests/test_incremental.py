@@ -14,9 +14,9 @@ from integration_tests.metabase_emulator import FaultPlan, Scale
 
 FULL_REFRESH_ONLY = {"collections", "permission_groups", "permission_group_memberships"}  # no timestamp
 # Read in partitions (the archived lists, active and deactivated users): one cursor over them.
-PARTITIONED = {"cards", "dashboards", "users", "native_query_snippets", "fields"}
+PARTITIONED = {"cards", "dashboards", "users", "native_query_snippets", "fields", "alerts"}
 # Incremental streams the emulator does not change between syncs.
-UNCHANGED = ["fields", "segments", "timelines", "timeline_events", "dashboard_subscriptions"]
+UNCHANGED = ["fields", "segments", "timelines", "timeline_events", "dashboard_subscriptions", "alerts"]
 DASHBOARD_DETAIL = re.compile(r"^/api/dashboard/\d+$")
 
 

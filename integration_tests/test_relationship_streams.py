@@ -4,17 +4,20 @@ a version does not have: the real CLI against the emulator, for every version pr
 equal the emulator's content and validate against their schemas; requests are counted per
 stream; the schemas declare (nearly) every field Metabase sends."""
 
+import json
 import re
 from collections import Counter
 
 import jsonschema
 import pytest
+import requests as http
 
 from integration_tests.conftest import PROFILES, make_config
 from integration_tests.connector import STREAMS, id_order, primary_key, sync
+from integration_tests.metabase_emulator.alerts import listed_alerts as alert_rows
 
 NEW_STREAMS = ["dashboard_cards", "fields", "permission_group_memberships", "segments", "timelines",
-               "timeline_events", "dashboard_subscriptions"]
+               "timeline_events", "dashboard_subscriptions", "alerts"]
 DASHBOARD_DETAIL = re.compile(r"^/api/dashboard/\d+$")
 METADATA = re.compile(r"^/api/database/\d+/metadata$")
 
@@ -107,11 +110,12 @@ def test_requests_per_stream(emulators, profile):
     assert len(requests_to(requests, METADATA.pattern, "include_hidden=true")) == databases
     assert len(requests_to(requests, r"/api/database")) == 2
     for path, query in (("/api/permissions/membership", ""), ("/api/segment", ""), ("/api/timeline", ""),
-                        ("/api/timeline", "include=events"), ("/api/pulse", "")):
+                        ("/api/timeline", "include=events"), ("/api/pulse", ""), ("/api/alert", "")):
         assert len(requests_to(requests, path, query)) == 1, (path, query)
     # 9 + D before (cards, collections, dashboards, users x2, databases, snippets, tables, groups),
-    # then memberships, segments, timelines, timeline events, subscriptions, the database list, N metadata
-    assert len(requests) == 9 + dashboards + 6 + databases
+    # then memberships, segments, timelines, timeline events, subscriptions, alerts, the database
+    # list, N metadata
+    assert len(requests) == 9 + dashboards + 7 + databases
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -133,19 +137,20 @@ def test_include_archived_syncs_archived_content_with_one_more_list_request(emul
     run, requests, emulator = synced(emulators, profile, include_archived=True)
     _, plain, _ = synced(emulators, profile)
     model, p = emulator.model, emulator.profile
-    archivable = ["cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards"]
+    archivable = ["cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards", "alerts"]
     for stream in STREAMS:
         assert run.record_ids(stream) == expected(emulator, stream, include_archived=stream in archivable), stream
-    for stream in ("cards", "collections", "native_query_snippets"):
+    for stream in ("cards", "collections", "native_query_snippets", "alerts"):
         assert set(run.record_ids(stream)) > set(expected(emulator, stream)), f"no archived {stream}"
-    for stream in ("cards", "native_query_snippets"):
+    for stream in ("cards", "native_query_snippets", "alerts"):
         new = set(run.record_ids(stream)) - set(expected(emulator, stream))
         assert all(r["archived"] is True for r in run.records(stream) if r["id"] in new)
     archived_collections = [c for c in run.records("collections") if c["id"] not in expected(emulator, "collections")]
     assert all(c["archived"] for c in archived_collections if c.get("type") != "trash")
     # one more list request for each archivable list
     for path, query in (("/api/card", "f=archived"), ("/api/collection", "archived=true"),
-                        ("/api/native-query-snippet", "archived=true"), ("/api/dashboard", "f=archived")):
+                        ("/api/native-query-snippet", "archived=true"), ("/api/dashboard", "f=archived"),
+                        ("/api/alert", "archived=true")):
         assert len(requests_to(requests, path, query)) == 1, (path, query)
     archived_dashboards = model.visible_dashboards(model.viewer(model.users[1]), "archived")
     details = requests_to(requests, DASHBOARD_DETAIL.pattern)
@@ -178,11 +183,13 @@ def test_timelines_skipped_with_a_warning_where_the_endpoint_does_not_exist(emul
 def test_a_missing_optional_endpoint_is_skipped_but_a_missing_core_one_is_a_config_error(emulators):
     emulator = emulators("v0.57")
     config = make_config(emulator, "api_key")
-    emulator.configure(missing_paths=["/api/segment", "/api/card"])
-    optional = sync(config, emulator.ca_bundle, streams=["segments", "dashboard_subscriptions"])
+    emulator.configure(missing_paths=["/api/segment", "/api/alert", "/api/card"])
+    optional = sync(config, emulator.ca_bundle, streams=["segments", "alerts", "dashboard_subscriptions"])
     assert optional.returncode == 0 and optional.errors == []
-    assert optional.records("segments") == [] and optional.records("dashboard_subscriptions")
+    assert optional.records("segments") == optional.records("alerts") == []
+    assert optional.records("dashboard_subscriptions")
     assert any("/api/segment" in line and "segments stay empty" in line for line in optional.log_lines("WARN"))
+    assert any("/api/alert" in line and "alerts stay empty" in line for line in optional.log_lines("WARN"))
     core = sync(config, emulator.ca_bundle, streams=["cards"])
     assert core.returncode != 0
     assert core.errors and core.errors[0]["failure_type"] == "config_error"
@@ -204,7 +211,84 @@ def test_a_non_admin_syncs_what_metabase_shows_them(emulators, profile):
         assert {s["creator_id"] for s in run.records("dashboard_subscriptions")} == {2}
 
 
+def listed_alerts(emulator, viewer, **params):
+    """GET /api/alert as the emulator answers it to `viewer` over HTTPS (the oracle)."""
+    session = emulator.mint_session(emulator.credentials[f"{viewer}_email"])
+    answer = http.get(f"{emulator.base_url}/api/alert", params=params, verify=emulator.ca_bundle,
+                      headers={"X-Metabase-Session": session}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()
+
+
+@pytest.mark.parametrize("viewer", ["admin", "analyst"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_alerts_are_the_ones_metabase_lists_to_the_user_each_with_its_card(emulators, profile, viewer):
+    run, requests, emulator = synced(emulators, profile, viewer=viewer)
+    listed = {alert["id"]: alert for alert in listed_alerts(emulator, viewer)}
+    assert listed and run.record_ids("alerts") == id_order(listed)
+    for record in run.records("alerts"):
+        alert = listed[record["id"]]
+        assert record["card_id"] == alert["card"]["id"] == record["card"]["id"]
+        assert record["alert_condition"] == alert["alert_condition"] in ("rows", "goal")
+        assert record["archived"] is False and record.get("name") is None
+    recipients = [r for a in run.records("alerts") for ch in a["channels"] for r in ch["recipients"]]
+    assert any("id" in r for r in recipients) and any("id" not in r and r["email"] for r in recipients)
+    assert [r["query"] for r in requests_to(requests, r"/api/alert")] == [""]
+    everyone = listed_alerts(emulator, "admin")
+    if viewer == "analyst":  # fewer than an admin sees: 0.40 those on readable cards, 0.48+ own or received
+        assert set(listed) < {a["id"] for a in everyone}
+        if emulator.profile.since(48):
+            assert all(a["creator_id"] == 2 or any(r.get("id") == 2 for ch in a["channels"] for r in ch["recipients"])
+                       for a in run.records("alerts"))
+    # from 0.54 the ids are the notifications' ids, no longer the ids of the alerts' pulse rows
+    model = emulator.model
+    rows = alert_rows(model, emulator.profile, model.viewer(model.by_email[emulator.credentials[f"{viewer}_email"]]))
+    assert (id_order(listed) == id_order(row.id for row in rows)) == (not emulator.profile.since(54))
+
+
 # --- schemas ------------------------------------------------------------------------------
+
+# Keys only some versions send: (stream, path, the first minor version sending it, a value of the
+# wrong type). Metabase 0.40-0.46 segments: query_description's filter pieces are objects.
+VERSION_KEYS = [
+    ("dashboards", ("dependency_analysis_version",), 57, "zero"),
+    ("tables", ("data_authority",), 57, 1),
+    ("tables", ("is_writable",), 57, "yes"),
+    ("cards", ("dataset_query", "lib.convert/converted?"), 57, "yes"),
+]
+
+
+def dig(record, path):
+    for key in path:
+        if not isinstance(record, dict) or key not in record:
+            return KeyError
+        record = record[key]
+    return record
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_keys_some_versions_send_arrive_and_their_schema_types_them(emulators, profile):
+    run, _, emulator = synced(emulators, profile)
+    schemas = {s["stream"]["name"]: s["stream"]["json_schema"] for s in run.configured_catalog["streams"]}
+    for stream, path, since, wrong in VERSION_KEYS:
+        records = run.records(stream)
+        sent = [r for r in records if dig(r, path) is not KeyError]
+        assert (sent == records != []) if emulator.profile.since(since) else sent == [], (stream, path)
+        if sent:  # valid as sent (the content test validates every record); a value of another type is not
+            broken = json.loads(json.dumps(sent[0]))
+            dig(broken, path[:-1])[path[-1]] = wrong
+            assert list(jsonschema.Draft7Validator(schemas[stream]).iter_errors(broken)), (stream, path)
+    segments = run.records("segments")
+    described = [r for r in segments if "query_description" in r]
+    assert described == (segments if not emulator.profile.since(47) else []) and segments
+    for segment in described:
+        pieces = segment["query_description"]["filter"]
+        assert pieces and all(isinstance(piece, dict) and piece["field"] for piece in pieces)
+    if described:
+        broken = json.loads(json.dumps(described[0]))
+        broken["query_description"]["filter"] = [42]
+        assert list(jsonschema.Draft7Validator(schemas["segments"]).iter_errors(broken))
+
 
 OPEN = "Open on purpose"
 

@@ -44,3 +44,31 @@ def test_breaking_changes_name_real_streams_and_a_major_version():
         assert version(release) <= version(METADATA["data"]["dockerImageTag"])
         for scope in change.get("scopedImpact", []):
             assert set(scope["impactedScopes"]) <= names
+
+
+def test_allowed_hosts_are_the_configured_instance_only():
+    hosts = METADATA["data"]["allowedHosts"]["hosts"]
+    assert hosts == ["${instance_api_url}"]
+    # the platform fills ${...} from the config: the key must be the spec's, and required
+    spec = MANIFEST["spec"]["connection_specification"]
+    assert "instance_api_url" in spec["properties"] and "instance_api_url" in spec["required"]
+
+
+def test_no_pypi_package_of_its_own_as_for_manifest_only_connectors():
+    assert METADATA["data"]["remoteRegistries"] == {
+        "pypi": {"enabled": False, "packageName": "airbyte-source-metabase"}}
+
+
+def test_the_migration_guide_has_a_section_per_breaking_version_newest_first():
+    guide = (ROOT / "docs" / "metabase-migrations.md").read_text()
+    assert guide.splitlines()[0] == "# Metabase Migration Guide"
+    sections = re.split(r"^## ", guide, flags=re.M)[1:]
+    titles = [section.splitlines()[0] for section in sections]
+    breaking = sorted(METADATA["data"]["releases"]["breakingChanges"], key=version, reverse=True)
+    assert titles == [f"Upgrading to {release}" for release in breaking]
+    for release, section in zip(breaking, sections):
+        change = METADATA["data"]["releases"]["breakingChanges"][release]
+        for scope in change.get("scopedImpact", []):
+            for stream in scope["impactedScopes"]:
+                assert f"`{stream}`" in section, (release, stream)
+        assert "What to do" in section and "refresh the source schema" in section.lower(), release

@@ -1,9 +1,13 @@
 """SessionTokenAuthenticator (components.py) against a Metabase faked with `responses`."""
 
+import ast
 import json
 import logging
+import sys
 import threading
+import types
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +22,7 @@ from unit_tests.conftest import API
 PASSWORD = "fake-unit-password-3141"
 TOKEN = "0b5a2f4e-1d2c-4c1e-9c0b-5e7a8f9d0c1b"
 API_KEY = "mb_FAKEunitTESTkey00000000000000000000000000000="
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class FakeMetabase:
@@ -278,7 +283,11 @@ def test_no_secret_reaches_logs_and_the_minted_session_is_masked(metabase, make_
 
 def config_updates(capsys):
     """The CONTROL messages printed so far (the authenticator prints them straight to stdout)."""
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return config_updates_in(capsys.readouterr().out)
+
+
+def config_updates_in(out: str) -> list:
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return [m["control"]["connectorConfig"]["config"] for m in lines if m["type"] == "CONTROL"]
 
 
@@ -300,6 +309,29 @@ def test_each_login_hands_the_users_config_with_the_new_session_to_the_platform(
     [renewed] = config_updates(capsys)
     assert renewed["session_token"] in metabase.valid and renewed["session_token"] != update["session_token"]
     assert metabase.logins == 2
+
+
+def test_inside_the_builders_manifest_server_a_new_session_is_used_but_not_printed(metabase, make_authenticator,
+                                                                                   capsys, monkeypatch):
+    """There stdout is the server's log: the session must not land in it (and the CDK gives no
+    public way to the Builder's own config updates)."""
+    monkeypatch.setitem(sys.modules, "airbyte_cdk.manifest_server", types.ModuleType("airbyte_cdk.manifest_server"))
+    auth = make_authenticator(instance_api_url=API, username="a@example.com", password=PASSWORD)
+    assert get(auth).status_code == 200 and metabase.logins == 1
+    out = capsys.readouterr().out
+    assert config_updates_in(out) == [] and not any(session in out for session in metabase.valid)
+
+
+def test_components_neither_walk_frames_nor_read_private_attributes_of_other_objects():
+    """Only our own objects' underscore attributes (self._x, a _SharedSession's): none of the CDK's."""
+    tree = ast.parse((ROOT / "components.py").read_text())
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names}
+    private = [f"{ast.unparse(node.value)}.{node.attr}" for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+               and ast.unparse(node.value) not in ("self", "shared")]
+    assert private == [] and "inspect" not in imported | names and "_getframe" not in ast.dump(tree)
 
 
 @pytest.mark.parametrize("credentials", [{"api_key": API_KEY}, {"session_token": TOKEN, "username": "a@example.com",

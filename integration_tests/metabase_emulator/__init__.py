@@ -37,6 +37,8 @@
 - Relationship endpoints (metabase-api.md section 9): permission memberships, segments, timelines
   with events (0.43+), pulses (subscriptions, legacy pulses, alerts never listed), database
   metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
+- Question alerts, GET /api/alert(?archived=true) on every profile: who sees which per version,
+  notification ids from 0.54 (alerts.py).
 - `emu.expire_sessions()`: every session minted so far ends (as after 14 days); logins still work.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
 - Reads that are views count as Metabase counts them (changes.py): `emu.views()` (GET

@@ -947,6 +947,8 @@ class Model:
         self._hide_some_tables()
         self._make_timelines()
         self._make_pulses()
+        from .alerts import make_alerts  # here: alerts.py imports this module
+        make_alerts(self)
 
     def _make_memberships(self):
         """One row per (user, group), API-key users included, as permissions_group_membership."""

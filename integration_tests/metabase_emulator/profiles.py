@@ -275,6 +275,7 @@ class Render:
         if p.mbql5:
             d.update(legacy_query=orjson.dumps(queries.mbql4(self.m, c)).decode(), card_schema=22, is_remote_synced=False,
                      document_id=None, dependency_analysis_version=1)
+            d["dataset_query"]["lib.convert/converted?"] = True  # stored as MBQL 4, converted on read
         if p.dashboard_questions:
             dash = self.m.dashboards.get(c.dashboard_id) if c.dashboard_id else None
             d["dashboard_id"] = c.dashboard_id
@@ -360,6 +361,8 @@ class Render:
                        last_viewed_at=self.ts(d.updated_at + 10**9 if d.last_viewed_at is None else d.last_viewed_at, d.id), initially_published_at=None)
         if p.remote_sync:
             out["is_remote_synced"] = False
+        if p.since(57):
+            out["dependency_analysis_version"] = 0
         return out
 
     def dashboard_detail(self, d, viewer: Viewer, card_json) -> dict:
@@ -480,6 +483,8 @@ class Render:
              "display_name": t.display_name, "created_at": self.ts(t.created_at, t.id), "points_of_interest": None}
         if self.p.trash:
             d.update(entity_id=t.entity_id, estimated_row_count=t.estimated_row_count, view_count=0, is_upload=False)
+        if self.p.since(57):
+            d.update(is_writable=not self.m.databases[t.db_id].restricted, data_authority="unconfigured")
         return d
 
     def snippet(self, s) -> dict:
@@ -548,7 +553,8 @@ class Render:
         if p.since(47):
             d["definition_description"] = "Filtered by %s is %s" % (f.display_name, value)
         else:
-            d["query_description"] = {"table": t.display_name, "filter": ["%s is %s" % (f.display_name, value)]}
+            # api/query_description.clj: one {field} (or {segment}) per clause the filter uses
+            d["query_description"] = {"table": t.display_name, "filter": [{"field": f.display_name}]}
         return d
 
     def timeline_event(self, e) -> dict:

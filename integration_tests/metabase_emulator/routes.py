@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
 from .profiles import Profile, Render
@@ -300,6 +301,7 @@ class Api:
             ("GET", r"/api/segment", self.segment_list, True),
             ("GET", r"/api/segment/(\d+)", self.segment_detail, True),
             ("GET", r"/api/pulse", self.pulse_list, True),
+            ("GET", r"/api/alert", lambda req: alert_list(self, req), True),
             ("GET", r"/api/database/(\d+)/metadata", self.database_metadata, True),
         ]
         if p.since(43):  # timelines and events came with 0.43

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
+from .alerts import alert_id, listed_alerts
 from .auth import Auth
 from .changes import Changes
 from .faults import FaultInjector, FaultPlan
@@ -32,8 +33,8 @@ from .routes import HTML, JSON, SSO_PAGE, Api, Body, Request, Response, json_res
 CHUNK = 1 << 20
 STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
            "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
-           "timelines", "timeline_events", "dashboard_subscriptions")
-ARCHIVABLE = ("cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards")
+           "timelines", "timeline_events", "dashboard_subscriptions", "alerts")
+ARCHIVABLE = ("cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards", "alerts")
 DEFAULT_SETTINGS = {
     "faults": None,
     "latency_ms": 0,
@@ -523,6 +524,8 @@ class Emulator:
             return [c.id for c in m.visible_collections(v, archived=True)] + ([m.trash_id] if p.trash else [])
         if stream == "native_query_snippets":
             return [s.id for s in m.visible_snippets(v, archived=True)]
+        if stream == "alerts":
+            return [alert_id(m, p, a) for a in listed_alerts(m, p, v, archived=True)]
         # before the Trash (0.50) Metabase refuses the detail of an archived dashboard
         dashboards = [d for d in m.visible_dashboards(v, "archived") if p.trash and d.id not in gone]
         if stream == "dashboards":
@@ -556,6 +559,8 @@ class Emulator:
             if not p.since(41):
                 pulses = [x for x in pulses if x.dashboard_id is None]  # 0.40: legacy pulses only
             return sorted(x.id for x in pulses)
+        if stream == "alerts":
+            return sorted(alert_id(m, p, a) for a in listed_alerts(m, p, v))
         raise ValueError(stream)
 
     # -- request log --
