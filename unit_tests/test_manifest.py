@@ -91,7 +91,11 @@ def test_a_stateless_sync_does_not_filter_what_it_reads_anyway():
     """Each StateDelegatingStream differs from its own stream in the client-side filter alone."""
     resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
     delegating = [s for s in resolved["streams"] if s.get("type") == "StateDelegatingStream"]
-    assert delegating
+    # every stream whose filter would build a cursor per record is one of them
+    plain = [s for s in resolved["streams"] if s.get("type") != "StateDelegatingStream"]
+    assert [s["name"] for s in plain if (s.get("incremental_sync") or {}).get("global_substream_cursor")
+            and s["incremental_sync"].get("is_client_side_incremental")] == []
+    assert {s["name"] for s in delegating} >= {"cards", "users", "native_query_snippets", "fields", "alerts"}
     for stream in delegating:
         filtered, unfiltered = stream["incremental_stream"], stream["full_refresh_stream"]
         assert filtered["incremental_sync"]["is_client_side_incremental"] is True
