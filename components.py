@@ -1,6 +1,7 @@
 """Runtime Python of the Metabase connector, each piece where the CDK cannot do it (its docstring
 says why): authentication, the error handler, a streaming reader for Metabase's top-level JSON
-arrays, and the cards' `type` and `dependencies`. Everything else lives in manifest.yaml."""
+arrays, the cards' `type` and `dependencies`, and `dashboard_cards` taken from the dashboards
+already read. Everything else lives in manifest.yaml."""
 
 import json
 import logging

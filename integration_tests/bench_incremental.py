@@ -178,12 +178,10 @@ def print_pair(row: dict) -> None:
           f"{inc['peak_rss_mb'] / full['peak_rss_mb']:>13.2f}"
           + "".join(f"{inc['requests'][k] / max(1, full['requests'][k]):>18.3f}" for k in kinds)
           + f"{row['ratio_requests']:>10.3f}")
-    # Both `dashboards` and `dashboard_cards` read GET /api/dashboard/:id, one request each per
-    # dashboard the list yields: per stream is half the total when each id is asked twice.
+    # `dashboards` and `dashboard_cards` share each GET /api/dashboard/:id: one per dashboard read.
     details, ids = inc["requests"]["dashboard detail"], inc["detail_ids"]
     print(f"incremental dashboard details: {details} requests for {ids} dashboards "
-          f"({details / max(1, ids):.1f} per dashboard: `dashboards` and `dashboard_cards` each {ids}); "
-          f"bound per stream 1% of D + 5 = {0.01 * row['dashboards'] + 5:.0f}")
+          f"({details / max(1, ids):.1f} per dashboard); bound 1% of D + 5 = {0.01 * row['dashboards'] + 5:.0f}")
     print("records per stream, full -> incremental: " + ", ".join(
         f"{s} {n} -> {inc['records'].get(s, 0)}" for s, n in sorted(full["records"].items())))
 

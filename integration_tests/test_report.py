@@ -93,7 +93,7 @@ def test_unused_questions(synced):
             counts = expected.setdefault(kind, [0, 0])
             counts[0] += 1
             counts[1] += used < cutoff
-    got = {row["kind"]: [row["cards"], row["not_viewed_in_90_days"]] for row in rows(report["01_unused_questions"])}
+    got = {row["kind"]: [row["cards"], row["not_run_in_90_days"]] for row in rows(report["01_unused_questions"])}
     assert got == expected
     assert 0 < expected["all"][1] < expected["all"][0]
 
