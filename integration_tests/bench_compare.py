@@ -158,12 +158,11 @@ def summary(rounds: list, name: str, figure: str) -> dict:
 
 
 def spread(figures, digits: int = 2) -> str:
-    """median (min-max); the median alone after a single run; '-' without figures."""
+    """median (min-max); the median alone when min and max print alike; '-' without figures."""
     if not figures:
         return "-"
-    if figures["min"] == figures["max"]:
-        return f"{figures['median']:.{digits}f}"
-    return f"{figures['median']:.{digits}f} ({figures['min']:.{digits}f}-{figures['max']:.{digits}f})"
+    median, low, high = (f"{figures[key]:.{digits}f}" for key in ("median", "min", "max"))
+    return median if low == high else f"{median} ({low}-{high})"
 
 
 def summarise(scenario: dict) -> None:
