@@ -11,12 +11,14 @@ Sides, each in its own process, run with this venv's source-declarative-manifest
 - Airbyte 2.0.13: source_metabase/manifest.yaml from the PyPI wheel airbyte-source-metabase
   (downloaded once into .tmp/, never committed), logging in with the admin's username and
   password (it has no API key support);
-- raw: the same requests as ours, one after another, each answer parsed whole with orjson.
+- raw: the same requests as ours (users in one request, status=all), one after another, each
+  answer parsed whole with orjson.
 
 Scenarios (--cards N, --cards-only N; either or both, default --cards 3000):
 - seed six streams, full refresh: each side's own discovered catalog, those six streams; each
-  connector side also reads an empty catalog (its start-up), so `beyond` = wall - start-up, and
-  the ratio to Airbyte's beyond start-up (target for ours <= 0.65);
+  connector side also reads an empty catalog (its start-up); `beyond` = wall (and CPU) minus the
+  side's quickest start-up of the rounds, and its ratio to Airbyte's beyond start-up in the same
+  round (target for ours <= 0.65);
 - cards only: the floor is a streamed ijson parse of the same GET /api/card answer plus our
   CDK start-up (as in --cards-only); each side's wall / floor (target <= 1.3), peak RSS (target
   < 200 MB).
