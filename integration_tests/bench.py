@@ -6,11 +6,16 @@ parsed whole with orjson, one JSON line per record written to /dev/null).
     python -m integration_tests.bench --cards 3000 --json bench.json
     python -m integration_tests.bench --workers 1 --workers 4 --workers 8 --latency-ms 20
     python -m integration_tests.bench --cards-only 30000 --runs 3 [--py-spy profiles/]
+    python -m integration_tests.bench --compare --cards 3000 --against fb17d09 --runs 3
+    python -m integration_tests.bench --compare --cards-only 30000 --against fb17d09 --runs 2
 
 --cards-only measures, in the same run and interleaved: (a) a standalone streamed ijson parse of
 the same GET /api/card answer, (b) the CDK's start-up (a read with an empty catalog), (c) the
 connector's sync of the cards stream alone, and prints c / (a + b). With --py-spy, one more
 cards-only sync runs under py-spy (pip install py-spy) and its top frames are printed.
+
+--compare runs ours, earlier revisions (--against REV), Airbyte's 2.0.13 manifest and the raw
+baseline side by side on one emulator (integration_tests/bench_compare.py).
 
 Not a test: it prints figures, it asserts nothing. Each side runs in its own process, so peak
 RSS is that process's own, from the OS (wait4)."""
@@ -27,14 +32,16 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Optional
 
 import requests
 
-from integration_tests.connector import (CLI, ROOT, configured_catalog, connector_env, discover_catalog, run_connector,
+from integration_tests.connector import (CLI, ROOT, Run, configured_catalog, connector_env, discover_catalog,
                                         wait_with_usage)
 
 KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
          ("dashboard list", r"^/api/dashboard$"), ("dashboard detail", r"^/api/dashboard/\d+$"),
+         ("collection items", r"^/api/collection/[^/]+/items$"), ("current user", r"^/api/user/current$"),
          ("user", r"^/api/user$"), ("database", r"^/api/database$"),
          ("snippet", r"^/api/native-query-snippet$"), ("table", r"^/api/table$"),
          ("group", r"^/api/permissions/group$"), ("login", r"^/api/session$")]
@@ -52,7 +59,8 @@ class EmulatorProcess:
         started = json.loads(self.process.stdout.readline())
         self.base_url = started["base_url"]
         self.ca_bundle = started["ca_bundle"]
-        self.api_key = started["credentials"]["admin_api_key"]
+        self.credentials = started["credentials"]
+        self.api_key = self.credentials["admin_api_key"]
         self.control = requests.Session()
         self.control.trust_env = False  # else the machine's REQUESTS_CA_BUNDLE beats `verify`
         self.control.verify = self.ca_bundle
@@ -73,8 +81,79 @@ class EmulatorProcess:
         self.process.wait(timeout=30)
 
 
-def raw_baseline(base_url: str, api_key: str, ca_bundle: str) -> None:
-    """The same requests as a sync, sequentially, parsed whole with orjson (runs in a child)."""
+def children_cpu_s() -> float:
+    """User + system time of the children that ended: measured before and after one side, its own."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Connector:
+    """A manifest, with its components.py if it has one, run by this venv's
+    source-declarative-manifest CLI: the working tree's, an earlier revision's, or Airbyte's."""
+
+    def __init__(self, name: str, manifest: Path, components: Optional[Path] = None, source: str = ""):
+        self.name, self.manifest, self.components, self.source = name, manifest, components, source
+        self.options = None  # the config keys its spec knows, read when first needed (not in the children)
+        self.discovered = None
+
+    def config(self, emulator: EmulatorProcess, workers: Optional[int] = None) -> dict:
+        """The emulator's admin in a config this spec accepts: its API key where the spec has
+        `api_key` (3.0.0 on), else username and password (Airbyte's 2.x)."""
+        if self.options is None:
+            import yaml  # here, not at the top: the raw and parse children import this module
+
+            spec = yaml.safe_load(self.manifest.read_text())["spec"]["connection_specification"]
+            self.options = set(spec.get("properties", {}))
+        config = {"instance_api_url": emulator.base_url + "/api/"}
+        if "api_key" in self.options:
+            config["api_key"] = emulator.api_key
+        else:
+            config.update(username=emulator.credentials["admin_email"],
+                          password=emulator.credentials["admin_password"])
+        if workers and "num_workers" in self.options:
+            config["num_workers"] = workers
+        return config
+
+    def catalog(self, emulator: EmulatorProcess, streams=None) -> dict:
+        """Its own discovered streams (discovered once), those named in full refresh."""
+        if self.discovered is None:
+            run = self.run("discover", self.config(emulator), ca_bundle=emulator.ca_bundle)
+            assert run.returncode == 0, f"{self.name}: discover failed: {run.stderr[-2000:]}"
+            self.discovered = run.catalog
+        return configured_catalog(self.discovered, streams)
+
+    def run(self, command: str, config: dict, catalog: Optional[dict] = None, ca_bundle: Optional[str] = None,
+            stdout_path: Optional[Path] = None, timeout: float = 3600) -> Run:
+        """One CLI command; with stdout_path the output goes there and is not parsed."""
+        with tempfile.TemporaryDirectory() as tmp:
+            args = [str(CLI), command, "--manifest-path", str(self.manifest)]
+            if self.components:
+                args += ["--components-path", str(self.components)]
+            for option, value in (("config", config), ("catalog", catalog)):
+                if value is not None:
+                    (Path(tmp) / f"{option}.json").write_text(json.dumps(value))
+                    args += [f"--{option}", f"{tmp}/{option}.json"]
+            out_path = stdout_path or Path(tmp) / "stdout"
+            with open(out_path, "wb") as out, open(Path(tmp) / "stderr", "wb") as err:
+                process = subprocess.Popen(args, stdout=out, stderr=err, env=connector_env(ca_bundle), cwd=tmp)
+                try:
+                    _, status, usage = wait_with_usage(process, timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    raise
+            stdout = "" if stdout_path else out_path.read_text(errors="replace")
+            return Run(command, os.waitstatus_to_exitcode(status), stdout,
+                       (Path(tmp) / "stderr").read_text(errors="replace"), usage.ru_maxrss)
+
+
+OURS = Connector("ours", ROOT / "manifest.yaml", ROOT / "components.py", "the working tree's manifest.yaml")
+RAW_STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
+               "permission_groups"]
+
+
+def raw_baseline(base_url: str, api_key: str, ca_bundle: str, streams: str = ",".join(RAW_STREAMS)) -> None:
+    """The same requests as a sync of those streams (comma-separated), sequentially, parsed whole
+    with orjson (runs in a child). Prints the records per stream as JSON."""
     import orjson
 
     session = requests.Session()
@@ -82,53 +161,64 @@ def raw_baseline(base_url: str, api_key: str, ca_bundle: str) -> None:
     session.verify = ca_bundle
     session.headers["X-API-Key"] = api_key
     api = base_url + "/api/"
+    wanted = streams.split(",")
+    records = Counter()
     with open(os.devnull, "wb") as sink:
-        def emit(records):
-            for record in records:
+        def emit(records_of_stream, stream):
+            for record in records_of_stream:
                 sink.write(orjson.dumps(record) + b"\n")
+                records[stream] += 1
 
         def get(path, **params):
             response = session.get(api + path, params=params)
             response.raise_for_status()
             return orjson.loads(response.content)
 
-        emit(get("card", f="all"))
-        emit(get("collection"))
-        for dashboard in get("dashboard", f="all"):
-            emit([get(f"dashboard/{dashboard['id']}")])
+        if "cards" in wanted:
+            emit(get("card", f="all"), "cards")
+        if "collections" in wanted:
+            emit(get("collection"), "collections")
+        if "dashboards" in wanted:
+            for dashboard in get("dashboard", f="all"):
+                emit([get(f"dashboard/{dashboard['id']}")], "dashboards")
         offset = 0
-        while True:
+        while "users" in wanted:
             page = get("user", status="all", limit=1000, offset=offset)["data"]
-            emit(page)
+            emit(page, "users")
             if len(page) < 1000:
                 break
             offset += 1000
-        emit(get("database")["data"])
-        emit(get("native-query-snippet"))
-        emit(get("table"))
-        emit(get("permissions/group"))
+        for stream, path, envelope in (("databases", "database", "data"),
+                                       ("native_query_snippets", "native-query-snippet", None),
+                                       ("tables", "table", None), ("permission_groups", "permissions/group", None)):
+            if stream in wanted:
+                answer = get(path)
+                emit(answer[envelope] if envelope else answer, stream)
+    print(json.dumps({"records": records}))
 
 
-def measure_raw(emulator: EmulatorProcess) -> dict:
+def measure_raw(emulator: EmulatorProcess, streams=RAW_STREAMS) -> dict:
     emulator.clear()
+    cpu = children_cpu_s()
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "integration_tests.bench", "--raw", emulator.base_url, emulator.api_key,
-         emulator.ca_bundle], cwd=Path(__file__).resolve().parent.parent,
+         emulator.ca_bundle, ",".join(streams)], cwd=ROOT, stdout=subprocess.PIPE,
     )
+    out = process.stdout.read()
     _, status, usage = wait_with_usage(process, 3600)
     wall = time.monotonic() - started
     assert os.waitstatus_to_exitcode(status) == 0, "the raw baseline failed"
     kinds, body = emulator.requests_by_kind()
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "requests": kinds, "body_mb": body / 1e6}
+    return {"wall_s": wall, "cpu_s": children_cpu_s() - cpu, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "requests": kinds, "body_mb": body / 1e6, "records": json.loads(out)["records"]}
 
 
-def measure_connector(emulator: EmulatorProcess, workers: int, streams=None) -> dict:
+def measure_connector(emulator: EmulatorProcess, workers: int, streams=None, connector: Connector = OURS) -> dict:
     """A sync whose output goes through a pipe, as on the platform, read and counted here as it
     comes (not to a file on disk, whose speed varies on a shared machine)."""
-    config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key,
-              "num_workers": workers}
-    catalog = configured_catalog(discover_catalog(), streams)
+    config = connector.config(emulator, workers)
+    catalog = connector.catalog(emulator, streams)
     emulator.clear()
     records = Counter()
 
@@ -141,18 +231,19 @@ def measure_connector(emulator: EmulatorProcess, workers: int, streams=None) -> 
     read_end, write_end = os.pipe()
     reader = threading.Thread(target=count_records, args=(read_end,))
     reader.start()
+    cpu = children_cpu_s()
     started = time.monotonic()
     try:
-        run = run_connector("read", config, catalog, ca_bundle=emulator.ca_bundle,
+        run = connector.run("read", config, catalog, ca_bundle=emulator.ca_bundle,
                             stdout_path=Path(f"/dev/fd/{write_end}"))
     finally:
         wall = time.monotonic() - started
         os.close(write_end)  # the child's copy is gone too: the reader sees the end
         reader.join()
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 0, f"{connector.name}: {run.stderr[-2000:]}"
     kinds, body = emulator.requests_by_kind()
-    return {"wall_s": wall, "peak_rss_mb": run.max_rss_kb / 1024, "requests": kinds, "body_mb": body / 1e6,
-            "records": dict(records)}
+    return {"wall_s": wall, "cpu_s": children_cpu_s() - cpu, "peak_rss_mb": run.max_rss_kb / 1024,
+            "requests": kinds, "body_mb": body / 1e6, "records": dict(records)}
 
 
 def full_sync_rows(cards: int, workers: int) -> dict:
@@ -222,6 +313,7 @@ def parse_cards_alone(base_url: str, api_key: str, ca_bundle: str) -> None:
 
 
 def measure_parse_alone(emulator: EmulatorProcess) -> dict:
+    cpu = children_cpu_s()
     process = subprocess.Popen(
         [sys.executable, "-m", "integration_tests.bench", "--parse-cards", emulator.base_url, emulator.api_key,
          emulator.ca_bundle], cwd=ROOT, stdout=subprocess.PIPE,
@@ -229,17 +321,17 @@ def measure_parse_alone(emulator: EmulatorProcess) -> dict:
     out = process.stdout.read()
     _, status, usage = wait_with_usage(process, 3600)
     assert os.waitstatus_to_exitcode(status) == 0, "the standalone parse failed"
-    return dict(json.loads(out), peak_rss_mb=usage.ru_maxrss / 1024)
+    return dict(json.loads(out), cpu_s=children_cpu_s() - cpu, peak_rss_mb=usage.ru_maxrss / 1024)
 
 
-def measure_startup(emulator: EmulatorProcess) -> dict:
+def measure_startup(emulator: EmulatorProcess, connector: Connector = OURS) -> dict:
     """The CDK's start-up: the connector reading an empty catalog (manifest, components, config)."""
-    config = {"instance_api_url": emulator.base_url + "/api/", "api_key": emulator.api_key}
+    cpu = children_cpu_s()
     started = time.monotonic()
-    run = run_connector("read", config, {"streams": []}, ca_bundle=emulator.ca_bundle)
+    run = connector.run("read", connector.config(emulator), {"streams": []}, ca_bundle=emulator.ca_bundle)
     wall = time.monotonic() - started
-    assert run.returncode == 0, run.stderr[-2000:]
-    return {"wall_s": wall, "peak_rss_mb": run.max_rss_kb / 1024, "records": 0}
+    assert run.returncode == 0, f"{connector.name}: {run.stderr[-2000:]}"
+    return {"wall_s": wall, "cpu_s": children_cpu_s() - cpu, "peak_rss_mb": run.max_rss_kb / 1024, "records": 0}
 
 
 def profile_cards_sync(emulator: EmulatorProcess, workers: int, out: Path) -> None:
@@ -300,23 +392,15 @@ def summarise_profile(path: Path, top: int = 12) -> dict:
 
 
 def cards_only_rows(cards: int, runs: int, workers: int) -> list:
-    def children_cpu_s() -> float:  # CPU time of the children that ended: each side's own
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
     sides = {"parse": measure_parse_alone, "startup": measure_startup,
              "sync": lambda emulator: measure_connector(emulator, workers, ["cards"])}
     emulator = EmulatorProcess(cards)
     try:
         measure_parse_alone(emulator)  # warm-up: the emulator builds and caches its answer
-        discover_catalog()
+        OURS.catalog(emulator)  # discovered before measuring
         rows = []
         for _ in range(runs):  # interleaved, so that the machine's ups and downs reach all three
-            row = {}
-            for name, measure in sides.items():
-                cpu = children_cpu_s()
-                row[name] = measure(emulator)
-                row[name]["cpu_s"] = children_cpu_s() - cpu
+            row = {name: measure(emulator) for name, measure in sides.items()}
             row["sync"]["records"] = row["sync"]["records"].get("cards", 0)
             row["ratio"] = row["sync"]["wall_s"] / (row["parse"]["wall_s"] + row["startup"]["wall_s"])
             rows.append(row)
@@ -355,12 +439,12 @@ def print_profile(summary: dict) -> None:
 
 
 def main() -> int:
-    for flag, mode in (("--incremental", "bench_incremental"), ("--soak", "soak")):  # other modes
+    for flag, mode in (("--incremental", "bench_incremental"), ("--soak", "soak"), ("--compare", "bench_compare")):
         if flag in sys.argv[1:]:
             module = __import__(f"integration_tests.{mode}", fromlist=["main"])
             return module.main([arg for arg in sys.argv[1:] if arg != flag])
     if sys.argv[1:2] == ["--raw"]:
-        raw_baseline(*sys.argv[2:5])
+        raw_baseline(*sys.argv[2:6])
         return 0
     if sys.argv[1:2] == ["--parse-cards"]:
         parse_cards_alone(*sys.argv[2:5])

@@ -1,4 +1,4 @@
-"""The benchmark modes `--incremental` and `--soak` at a tiny size: they run through
+"""The benchmark modes `--incremental`, `--soak` and `--compare` at a tiny size: they run through
 `bench.py`'s dispatch, and the figures they print agree with the emulator's model and with each
 other."""
 
@@ -8,6 +8,7 @@ import sys
 
 from integration_tests.connector import ROOT, STREAMS
 from integration_tests.metabase_emulator import Emulator, Scale
+from integration_tests.metabase_emulator.model import CREDENTIALS
 
 CARDS = 120
 
@@ -72,3 +73,66 @@ def test_soak_mode_finds_the_faulted_sync_identical_to_the_clean_one(tmp_path):
     assert row["sessions_expired_after_requests"] is not None
     assert row["faulted"]["requests"]["login"] >= 2
     assert row["extra_requests"] == row["faulted"]["requests_total"] - row["clean"]["requests_total"] > 0
+
+
+def test_compare_mode_runs_every_side_on_the_same_data_with_the_requests_each_must_send(tmp_path):
+    """Ours, 3.0.0 (fb17d09, extracted with git show), Airbyte's 2.0.13 manifest (its wheel
+    cached in .tmp/) and the raw baseline, both scenarios, one round."""
+    done, report = run_bench(tmp_path, "--compare", "--cards-only", str(CARDS), "--runs", "1", "--against", "fb17d09")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    emulator = Emulator(profile="v0.57", seed=1, scale=Scale(cards=CARDS))
+    seed_streams = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets"]
+    expected = {stream: len(emulator.expected_ids(stream)) for stream in seed_streams}
+    dashboards, collections = expected["dashboards"], expected["collections"]
+    ours, old, airbyte = "ours", "fb17d09 (3.0.0)", "Airbyte 2.0.13"
+
+    seed = report["compare"]["seed"]
+    assert list(seed["sides"]) == [ours, old, airbyte, "raw"]
+    assert seed["config_keys"] == {ours: ["api_key", "instance_api_url", "num_workers"],
+                                   old: ["api_key", "instance_api_url", "num_workers"],
+                                   airbyte: ["instance_api_url", "password", "username"]}
+    # ours and 3.0.0: one request per list, users active and deactivated, one detail per dashboard
+    for name in (ours, old):
+        assert seed["sides"][name]["records"] == expected
+        assert seed["sides"][name]["requests"] == {"card": 1, "collection": 1, "dashboard list": 1,
+                                                   "dashboard detail": dashboards, "user": 2, "database": 1,
+                                                   "snippet": 1}
+    # Airbyte's: dashboards through every collection's items (its collections read twice: the
+    # stream and the dashboards' parent), active users only, logged in with the password
+    assert seed["sides"][airbyte]["records"] == dict(expected, users=sum(u.is_active for u in emulator.model.people()))
+    requests = dict(seed["sides"][airbyte]["requests"])
+    assert requests.pop("login") >= 1
+    assert requests == {"card": 1, "collection": 2, "collection items": collections, "dashboard detail": dashboards,
+                        "user": 1, "database": 1, "snippet": 1}
+    assert seed["sides"]["raw"]["records"] == expected
+    assert seed["sides"]["raw"]["requests"] == {"card": 1, "collection": 1, "dashboard list": 1,
+                                                "dashboard detail": dashboards, "user": 1, "database": 1, "snippet": 1}
+    (round_,) = seed["rounds"]
+    for name in (ours, old, airbyte):
+        side = round_[name]
+        assert abs(side["beyond_s"] - (side["wall_s"] - side["startup_s"])) < 1e-9  # one round: its start-up
+        assert abs(side["cpu_beyond_s"] - (side["cpu_s"] - side["startup_cpu_s"])) < 1e-9
+        assert abs(side["per_airbyte"] - side["beyond_s"] / round_[airbyte]["beyond_s"]) < 1e-9
+        assert seed["sides"][name]["wall_s"]["median"] == side["wall_s"]
+    for name in (ours, old, airbyte, "raw"):
+        assert round_[name]["cpu_s"] > 0 and round_[name]["peak_rss_mb"] > 0 and round_[name]["body_mb"] > 0
+    assert f"ours / Airbyte beyond start-up: {round_[ours]['per_airbyte']:.2f} wall (target <= 0.65)" in done.stdout
+
+    cards = report["compare"]["cards_only"]
+    assert list(cards["sides"]) == ["parse", "startup", ours, old, airbyte, "raw", "floor"]
+    (round_,) = cards["rounds"]
+    floor = round_["parse"]["wall_s"] + round_["startup"]["wall_s"]
+    assert round_["floor"]["wall_s"] == floor
+    assert round_["parse"]["records"] == expected["cards"]
+    for name in (ours, old, airbyte, "raw"):
+        assert round_[name]["records"] == {"cards": expected["cards"]}
+        assert abs(round_[name]["per_floor"] - round_[name]["wall_s"] / floor) < 1e-9
+    for name in (ours, old, "raw"):
+        assert round_[name]["requests"] == {"card": 1}
+    assert round_[airbyte]["requests"] == {"card": 1, "login": 1}
+    assert (f"ours / floor: {round_[ours]['per_floor']:.2f} (target <= 1.3); "
+            f"ours peak RSS {round_[ours]['peak_rss_mb']:.0f} MB") in done.stdout
+    # the emulator's credentials (fake, but credentials) appear in neither the output nor the figures
+    figures = (tmp_path / "figures.json").read_text()
+    for secret in (CREDENTIALS["admin_password"], CREDENTIALS["admin_api_key"]):
+        assert secret not in done.stdout + done.stderr and secret not in figures
