@@ -23,14 +23,16 @@ sync: setup
 test: setup
 	$(PY) -m pytest
 
-# make bench ARGS="--compare --cards 3000 --against fb17d09 --runs 3"
-#   -> ours (the working tree), 3.0.0 (any git revision, repeatable), Airbyte's 2.0.13 manifest (from
-#      PyPI, cached in .tmp/) and the raw baseline on one emulator: wall, start-up, CPU, peak RSS,
-#      requests, records; ARGS="--compare --cards-only 30000 --against fb17d09 --runs 2" for the cards
-#      stream against its parse + start-up floor
+# make bench
+#   -> ours (the working tree), the previous releases 4.0.0 (9a9fe5f) and 3.0.0 (fb17d09) (any git
+#      revision with --against), Airbyte's 2.0.13 manifest (from PyPI, cached in .tmp/) and the raw
+#      baseline on one emulator: wall, start-up, CPU, peak RSS, requests, records;
+#      ARGS="--compare --cards-only 30000 --against 9a9fe5f --runs 2" for the cards stream against
+#      its parse + start-up floor
 # make bench ARGS="--cards 3000"   (other modes: --cards-only, --workers, --incremental, --soak; see docs/performance.md)
+BENCH_ARGS ?= --compare --cards 3000 --against 9a9fe5f --against fb17d09 --runs 3
 bench: setup
-	$(PY) -m integration_tests.bench $(ARGS)
+	$(PY) -m integration_tests.bench $(or $(ARGS),$(BENCH_ARGS))
 
 # Airbyte's own `airbyte-cdk connector test` (the standard tests) against the emulator
 connector-test: setup
