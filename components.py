@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import certifi
 import ijson
+import orjson
 import requests
 
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
@@ -594,7 +595,7 @@ class JsonArrayStreamDecoder(Decoder):
                     raise _wrong_shape(response, "an array", self.shape)
                 items = ijson.items(reader, "item", use_float=True)
             else:
-                items = [_whole(response, json.loads(b"".join(iter(reader.read, b""))), self.shape)]
+                items = [_whole(response, _loads(b"".join(iter(reader.read, b""))), self.shape)]
             for item in items:
                 if self.shape == "array" and not _has_id(item):
                     raise _wrong_shape(response, "an item that is no object with an id", self.shape)
@@ -789,6 +790,16 @@ def _template_tags(tags: Any, found: dict) -> None:
 
 EXPECTED_SHAPES = {"array": "a JSON array of objects with an id", "object": "a JSON object",
                    "envelope": "a JSON object whose data is an array of objects with an id"}
+
+
+def _loads(body: bytes) -> Any:
+    """A whole answer (a dashboard's detail: 120 KB each, on average, at 3,000 cards) parsed with
+    orjson, the CDK's own JSON parser and about twice as fast as `json`; `json` for what orjson
+    refuses (an integer beyond 64 bits), so that it fails only on what is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _has_id(item: Any) -> bool:

@@ -147,3 +147,9 @@ def test_the_root_collection_id_is_an_id(components_module):
     decoder = components_module.JsonArrayStreamDecoder(parameters={})
     items = [{"id": "root", "name": "Our analytics"}, {"id": 3}]
     assert list(decoder.decode(response(Body([json.dumps(items).encode()])))) == items
+
+
+def test_object_answer_with_an_integer_beyond_64_bits_is_decoded(components_module):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape="object")
+    detail = {"id": 7, "dashcards": [], "fingerprint": {"max": 2**70, "avg": 1.5}}
+    assert list(decoder.decode(response(Body([json.dumps(detail).encode()])))) == [detail]
