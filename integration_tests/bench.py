@@ -37,7 +37,7 @@ from typing import Optional
 import requests
 
 from integration_tests.connector import (CLI, ROOT, Run, configured_catalog, connector_env, discover_catalog,
-                                        wait_with_usage)
+                                        run_connector, wait_with_usage)
 
 KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
          ("dashboard list", r"^/api/dashboard$"), ("dashboard detail", r"^/api/dashboard/\d+$"),
@@ -125,25 +125,8 @@ class Connector:
     def run(self, command: str, config: dict, catalog: Optional[dict] = None, ca_bundle: Optional[str] = None,
             stdout_path: Optional[Path] = None, timeout: float = 3600) -> Run:
         """One CLI command; with stdout_path the output goes there and is not parsed."""
-        with tempfile.TemporaryDirectory() as tmp:
-            args = [str(CLI), command, "--manifest-path", str(self.manifest)]
-            if self.components:
-                args += ["--components-path", str(self.components)]
-            for option, value in (("config", config), ("catalog", catalog)):
-                if value is not None:
-                    (Path(tmp) / f"{option}.json").write_text(json.dumps(value))
-                    args += [f"--{option}", f"{tmp}/{option}.json"]
-            out_path = stdout_path or Path(tmp) / "stdout"
-            with open(out_path, "wb") as out, open(Path(tmp) / "stderr", "wb") as err:
-                process = subprocess.Popen(args, stdout=out, stderr=err, env=connector_env(ca_bundle), cwd=tmp)
-                try:
-                    _, status, usage = wait_with_usage(process, timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    raise
-            stdout = "" if stdout_path else out_path.read_text(errors="replace")
-            return Run(command, os.waitstatus_to_exitcode(status), stdout,
-                       (Path(tmp) / "stderr").read_text(errors="replace"), usage.ru_maxrss)
+        return run_connector(command, config, catalog, ca_bundle=ca_bundle, timeout=timeout, stdout_path=stdout_path,
+                             manifest=self.manifest, components=self.components)
 
 
 OURS = Connector("ours", ROOT / "manifest.yaml", ROOT / "components.py", "the working tree's manifest.yaml")

@@ -118,11 +118,15 @@ def run_connector(
     timeout: float = 600,
     stdout_path: Optional[Path] = None,
     state: Optional[list] = None,
+    manifest: Path = ROOT / "manifest.yaml",
+    components: Optional[Path] = ROOT / "components.py",
 ) -> Run:
-    """Runs one connector command; with stdout_path the output goes there and is not parsed."""
+    """Runs one connector command (ours, or another manifest with its components.py if it has
+    one); with stdout_path the output goes there and is not parsed."""
     with tempfile.TemporaryDirectory() as tmp:
-        args = [str(CLI), command, "--manifest-path", str(ROOT / "manifest.yaml"),
-                "--components-path", str(ROOT / "components.py")]
+        args = [str(CLI), command, "--manifest-path", str(manifest)]
+        if components:
+            args += ["--components-path", str(components)]
         for option, value in (("config", config), ("catalog", catalog), ("state", state)):
             if value is not None:
                 (Path(tmp) / f"{option}.json").write_text(json.dumps(value))
