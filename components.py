@@ -3,6 +3,7 @@ says why): authentication, the error handler, a streaming reader for Metabase's 
 arrays, the cards' `type` and `dependencies`, and `dashboard_cards` taken from the dashboards
 already read. Everything else lives in manifest.yaml."""
 
+import base64
 import json
 import logging
 import os
@@ -12,9 +13,12 @@ import ssl
 import sys
 import threading
 import time
+import zlib
+from collections import OrderedDict
 from dataclasses import InitVar, dataclass
+from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
-from typing import Any, Iterator, Mapping, MutableMapping, Optional, Union
+from typing import Any, Iterable, Iterator, Mapping, MutableMapping, Optional, Sequence, Union
 from urllib.parse import urljoin, urlsplit
 
 import certifi
@@ -23,14 +27,16 @@ import orjson
 import requests
 
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
-from airbyte_cdk.models import FailureType
+from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, FailureType, Type
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
+from airbyte_cdk.sources.declarative.partition_routers.grouping_partition_router import GroupingPartitionRouter
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.declarative.retrievers import Retriever
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
-from airbyte_cdk.sources.types import StreamSlice
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
     SUCCESS_RESOLUTION,
     ErrorResolution,
@@ -516,6 +522,8 @@ class MetabaseErrorHandler(DefaultErrorHandler):
         for response_filter in self.response_filters or []:
             resolution = response_filter.matches(response)
             if resolution:
+                if resolution.response_action == ResponseAction.IGNORE:  # the listing is not whole
+                    _IGNORED.count = _ignored_responses() + 1
                 return resolution
         if response.ok:
             return SUCCESS_RESOLUTION
@@ -648,12 +656,16 @@ class DashcardRows(RecordTransformation):
 
     def transform(self, record: MutableMapping[str, Any], config: Optional[Mapping[str, Any]] = None,
                   stream_state: Any = None, stream_slice: Any = None) -> None:
+        unreadable = []
         for dashcard in record.get("dashcards") or ():
-            dashcard.pop("card", None)
+            card = dashcard.pop("card", None)
+            if dashcard.get("card_id") and isinstance(card, dict) and "name" not in card:
+                unreadable.append(dashcard["card_id"])  # Metabase sends only the id of a card you may not read
             dashcard["series"] = [card.get("id") for card in dashcard.get("series") or ()]
             for old, new in (("sizeX", "size_x"), ("sizeY", "size_y")):
                 if old in dashcard:
                     dashcard[new] = dashcard.pop(old)
+        record["unreadable_card_ids"] = unreadable  # for DashcardListing (this record is not emitted)
 
 
 @dataclass
@@ -672,6 +684,502 @@ class SliceRecords(Retriever):
     def read_records(self, records_schema: Mapping[str, Any],
                      stream_slice: Optional[StreamSlice] = None) -> Iterator[Mapping[str, Any]]:
         yield from (stream_slice.extra_fields.get(self.field) if stream_slice else None) or ()
+
+
+# --- deletion records: what left a complete listing ----------------------------------------------
+#
+# Metabase never says what was deleted: its complete lists are the only truth about what exists.
+# Each incremental stream keeps, in its state, the ids the destination holds (the last complete
+# listing); a later complete listing without some of them yields one deletion record for each
+# (primary key, `_ab_cdc_deleted_at` and the cursor field), which Airbyte's destinations apply in
+# append + dedup mode. Two components: ListingPartitions (the stream's partition router: the only
+# component whose state the CDK saves, under `parent_state`) keeps the listing; ListingRetriever
+# (the stream's retriever, around the declared one) sees every listed record, filters by the
+# cursor, and emits the deletion records once the last partition is read.
+
+LISTING_KEY = "listing"  # under the stream state's `parent_state`
+DELETED_AT = "_ab_cdc_deleted_at"
+_IGNORED = threading.local()  # responses the error handler ignored (403, 404) in this thread
+_SHARED_LISTINGS: "OrderedDict[int, tuple]" = OrderedDict()  # id(config) -> (config, what its sync shares)
+_SHARED_LOCK = threading.Lock()
+
+
+def _ignored_responses() -> int:
+    return getattr(_IGNORED, "count", 0)
+
+
+def _instant(value: Any) -> Optional[datetime]:
+    """A Metabase timestamp (`Z` or an offset, 0 to 6 fractional digits, or H2's zone-less UTC) as
+    an aware datetime; None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:  # Python 3.10 takes neither Z, +0000, nor 1, 2, 4 or 5 digits
+        match = _TIMESTAMP.fullmatch(value)
+        if not match:
+            return None
+        day, fraction, zone = match.groups()
+        zone = "+00:00" if zone in (None, "Z") else zone[:3] + ":" + zone[-2:]
+        try:
+            moment = datetime.fromisoformat(f"{day}.{(fraction or '0').ljust(6, '0')}{zone}")
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d:?\d\d)?")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def pack(rows: Iterable[Sequence[int]]) -> str:
+    """Rows of integers, sorted, as base64(zlib(zigzag varint deltas, column after column)): the
+    ids of 30,000 cards take a few hundred bytes (docs/performance.md)."""
+    rows = list(rows)
+    out = bytearray()
+    for column in range(len(rows[0]) if rows else 0):
+        previous = 0
+        for row in rows:
+            delta, previous = row[column] - previous, row[column]
+            zigzag = delta * 2 if delta >= 0 else -delta * 2 - 1
+            while zigzag > 0x7F:
+                out.append(zigzag & 0x7F | 0x80)
+                zigzag >>= 7
+            out.append(zigzag)
+    return base64.b64encode(zlib.compress(bytes(out), 9)).decode("ascii")
+
+
+def unpack(text: str, width: int) -> list:
+    """The rows `pack` packed, as tuples of `width` integers."""
+    values, value, shift = [], 0, 0
+    for byte in zlib.decompress(base64.b64decode(text)) if text else b"":
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            values.append(value // 2 if value % 2 == 0 else -(value + 1) // 2)
+            value, shift = 0, 0
+    count = len(values) // width
+    columns = []
+    for column in range(width):
+        total, decoded = 0, []
+        for delta in values[column * count:(column + 1) * count]:
+            total += delta
+            decoded.append(total)
+        columns.append(decoded)
+    return list(zip(*columns))
+
+
+def _ids(rows: Iterable[Any]) -> set:
+    """The integer ids among `rows` (others, such as the root collection's "root", are never tracked)."""
+    return {row for row in rows if type(row) is int}
+
+
+@dataclass
+class ListingPartitions(GroupingPartitionRouter):
+    """The partitions of an incremental stream (those of `partition_router`, or one), and what the
+    destination holds of it: the ids of its last complete listing, in the state.
+
+    `listed: records` (a list endpoint, in one or more pieces): the records are the listing.
+    `listed: partitions` (dashboards): each partition is a listed item, a record of the parent list,
+    read only when its `changed_at` (the first of those extra fields that is set) is at or after the
+    newest one of the last complete listing, or when the destination does not hold it.
+
+    The listing is complete when every partition was read to its end and no answer was skipped
+    (403, 404). Only then are deletions computed, by the partition read last, and the state's ids
+    replaced; otherwise the earlier ids stay, with what this sync emitted added.
+
+    Python because the CDK has no component for it: its client-side filter drops unchanged records
+    before any component could see the listing whole, and a partition router's own state (saved
+    under `parent_state`) is the one place a component can keep anything in the stream's state.
+    To the CDK it is a GroupingPartitionRouter that groups nothing, only so that the stream groups
+    (manifest.yaml) see the parent streams of the partitions it wraps: the CDK looks for parents
+    through its own router types only (`underlying_partition_router`)."""
+
+    group_size: int = 1
+    underlying_partition_router: Optional[PartitionRouter] = None
+    config: Config = None
+    deduplicate: bool = False
+    parameters: InitVar[Optional[Mapping[str, Any]]] = None
+    partition_router: Optional[PartitionRouter] = None
+    listed: str = "records"
+    changed_at: Optional[list] = None
+    # The ids of the listed records that are not archived, shared under this name with the other
+    # streams of this sync once complete (cards: dashboard_cards deletes the dashcards of the
+    # questions that left it).
+    share: Optional[str] = None
+
+    def __post_init__(self, parameters: Optional[Mapping[str, Any]]) -> None:
+        self.underlying_partition_router = self.partition_router
+        self._lock = threading.Lock()
+        self._started = False
+        self.emits_deletions = True  # False when this stream is read as another stream's parent
+        self.held: Optional[set] = set()  # the ids the destination holds; None: unknown (a 4.1.0 state)
+        self.cutoff: Optional[datetime] = None  # records changed before it are not emitted again
+        self.deleted_at = _sync_time(self.config)
+        self.listed_ids: set = set()
+        self.read_ids: set = set()  # partitions mode: the items read and emitted
+        self.live_ids: set = set()
+        self._changed_since: Optional[datetime] = None  # partitions mode: the newest change listed before
+        self._newest_change: Optional[datetime] = None
+        self.also_read: set = set()  # partitions mode: items to read even unchanged (see DashcardListing)
+        self._generated = self._done = 0
+        self._total: Optional[int] = None
+        self.complete = True
+        self.finished = False
+        self._saved: Optional[dict] = None  # the listing as the state had it, handed back until replaced
+
+    # -- the start: what the state says ---------------------------------------------------------
+
+    def start(self, state: Mapping[str, Any], cursor_field: str) -> None:
+        """Takes the stream's state at the start of the sync (the cursor's, which holds ours under
+        parent_state): what the destination holds, and since when records are unchanged."""
+        if self._started:
+            return
+        self._started = True
+        state = state or {}
+        saved = (state.get("parent_state") or {}).get(LISTING_KEY)
+        cursor = state.get("state") if isinstance(state.get("state"), dict) else state
+        moment = _instant((cursor or {}).get(cursor_field))
+        if moment is not None:  # the CDK re-reads the seconds the last sync took (lookback_window)
+            self.cutoff = moment - timedelta(seconds=float(state.get("lookback_window") or 0))
+            self.deleted_at = max(self.deleted_at, moment + timedelta(microseconds=1))
+        if isinstance(saved, dict):
+            self._saved = dict(saved)
+            self._load(saved)
+        elif state:
+            self.held = None  # a state from before deletion records (4.1.0): no deletions this time
+            self._load_legacy(state, cursor_field)
+
+    def _load(self, saved: Mapping[str, Any]) -> None:
+        self.held = _ids(row[0] for row in unpack(saved.get("ids", ""), 1))
+        self._changed_since = _instant(saved.get("changed_since"))
+
+    def _load_legacy(self, state: Mapping[str, Any], cursor_field: str) -> None:
+        """4.1.0 kept when the dashboards changed in its dashboard list's own state; a state with
+        only the cursor (older, or another tool's) dates the dashboards with it, as the CDK did."""
+        legacy = (state.get("parent_state") or {}).get("dashboard_list") or {}
+        cursor = state.get("state") if isinstance(state.get("state"), dict) else state
+        self._changed_since = _instant((legacy.get("state") or legacy).get("last_edited_at")) or \
+            _instant((cursor or {}).get(cursor_field))
+
+    # -- partitions -------------------------------------------------------------------------------
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        skipped = [0]
+        pending = None
+        for stream_slice in _counting_skips(self._partitions(), skipped):
+            if pending is not None:
+                self._generated += 1
+                yield pending
+            pending = stream_slice
+        # Known before the last partition is handed out, so that whichever partition ends last
+        # knows it is the last (the CDK reads them concurrently).
+        self.complete = self.complete and (skipped[0] == 0 or self.listed == "dashcards")
+        self._total = self._generated + 1
+        yield pending if pending is not None else StreamSlice(
+            partition={LISTING_KEY: "nothing to read"}, cursor_slice={}, extra_fields={LISTING_KEY: True})
+
+    def _partitions(self) -> Iterable[StreamSlice]:
+        slices = self.partition_router.stream_slices() if self.partition_router else \
+            [StreamSlice(partition={}, cursor_slice={})]
+        if self.listed != "partitions":
+            yield from slices
+            return
+        for stream_slice in slices:
+            item = stream_slice.partition.get("id")
+            self.listed_ids.add(item)
+            changed = next((_instant(stream_slice.extra_fields.get(f)) for f in self.changed_at or ()
+                            if stream_slice.extra_fields.get(f) is not None), None)
+            if changed is not None and (self._newest_change is None or changed > self._newest_change):
+                self._newest_change = changed
+            if self._changed_since is None or changed is None or changed >= self._changed_since \
+                    or (self.held is not None and item not in self.held) or item in self.also_read:
+                yield stream_slice
+
+    @staticmethod
+    def nothing_to_read(stream_slice: Optional[StreamSlice]) -> bool:
+        return bool(stream_slice is not None and stream_slice.extra_fields.get(LISTING_KEY))
+
+    # -- records ----------------------------------------------------------------------------------
+
+    def row_of(self, record: Mapping[str, Any]) -> Any:
+        """What the listing keeps of a record: its id (and for `share`, whether it is archived)."""
+        return (record.get("id"), bool(record.get("archived"))) if self.share else record.get("id")
+
+    def wanted(self, record: Mapping[str, Any], cursor_field: str) -> bool:
+        """A record of a list is emitted when it changed since the state, or the destination does
+        not hold it (shared again, restored without a new timestamp); partitions are chosen before."""
+        if self.cutoff is None or self.listed == "partitions":
+            return True
+        moment = _instant(record.get(cursor_field))
+        return moment is None or moment >= self.cutoff or (self.held is not None and record.get("id") not in self.held)
+
+    def partition_read(self, stream_slice: Optional[StreamSlice], rows: list, complete: bool) -> list:
+        """One partition was read (to its end: `rows` is what it listed; `complete`, no answer was
+        skipped). The one that ends the listing returns the deletion records, if any."""
+        with self._lock:
+            self._take(stream_slice, rows)
+            if self.listed == "records":  # elsewhere the listing is the parent's list, not the reads
+                self.complete = self.complete and complete
+            self._done += 1
+            if self._total is None or self._done < self._total:
+                return []
+            self.finished = True
+            gone = self._finish() if self.complete else self._keep()
+        if not self.emits_deletions:
+            return []
+        return [{"id": ident, DELETED_AT: _iso(self.deleted_at)} for ident in sorted(gone)]
+
+    def _take(self, stream_slice: Optional[StreamSlice], rows: list) -> None:
+        if self.listed == "partitions":
+            self.read_ids.update(_ids(rows))
+        elif self.share:
+            self.listed_ids.update(_ids(ident for ident, _ in rows))
+            self.live_ids.update(_ids(ident for ident, archived in rows if not archived))
+        else:
+            self.listed_ids.update(_ids(rows))
+
+    def _keep(self) -> set:
+        """The listing is not complete: nothing is deleted (the state keeps what it held, see
+        _listing_state)."""
+        return set()
+
+    def _finish(self) -> set:
+        """The listing is complete: what the destination holds that left it."""
+        if self.share:
+            _share(self.config, self.share, self.live_ids)
+        gone = self.held - self.listed_ids if self.held is not None else set()
+        self._changed_since = self._newest_change or self._changed_since
+        return gone
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        """The parent streams' state (if any), and under `listing` what the destination holds."""
+        state = dict((self.partition_router.get_stream_state() if self.partition_router else None) or {})
+        listing = self._listing_state()
+        if listing is not None:
+            state[LISTING_KEY] = listing
+        return state
+
+    def _listing_state(self) -> Optional[dict]:
+        with self._lock:
+            if not self.finished:
+                return self._saved
+            if self.complete:
+                held = self.listed_ids if self.listed == "records" else \
+                    self.listed_ids & (self.held if self.held is not None else self.listed_ids) | self.read_ids
+            elif self.held is not None:
+                held = self.held | self.read_ids | self.listed_ids if self.listed == "records" else self.held | self.read_ids
+            else:
+                return self._saved
+            listing = {"ids": pack((ident,) for ident in sorted(_ids(held)))}
+            if self._changed_since is not None:
+                listing["changed_since"] = _iso(self._changed_since)
+            self._saved = listing
+            return listing
+
+    # -- request options: those of the partitions it wraps -----------------------------------------
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_params(**kwargs) if self.partition_router else {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_headers(**kwargs) if self.partition_router else {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
+        return self.partition_router.get_request_body_data(**kwargs) if self.partition_router else {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_body_json(**kwargs) if self.partition_router else {}
+
+
+@dataclass
+class DashcardListing(ListingPartitions):
+    """The listing of `dashboard_cards`: each partition is a dashboard its parent, `dashboards`,
+    read (edited since the last sync), with its dashcards. The state keeps each held dashcard with
+    its dashboard and question; a dashcard leaves when its dashboard, read again, no longer shows
+    it, when its dashboard left the dashboards' complete list, or when its question left the
+    questions' complete list read earlier in this sync (archived or deleted: Metabase then shows
+    the dashboard without it, with no edit of the dashboard). When such a question is listed again
+    (restored), its dashboards are read again, once, so that its dashcards come back."""
+
+    def __post_init__(self, parameters: Optional[Mapping[str, Any]]) -> None:
+        super().__post_init__(parameters)
+        self.listed = "dashcards"
+        self.rows: Optional[dict] = {}  # dashboard -> {dashcard: question (0: none, or not readable)}
+        self.hidden: set = set()  # (question, dashboard): dashcards deleted with their question
+        self.current: dict = {}  # dashboard -> {dashcard: question}, as read in this sync
+        parent = self._parent()
+        if parent is not None:
+            parent.emits_deletions = False  # `dashboards` itself says which dashboards left
+
+    def _parent(self) -> Optional[ListingPartitions]:
+        for parent_config in getattr(self.partition_router, "parent_stream_configs", None) or ():
+            router = parent_config.stream.get_partition_router()
+            if isinstance(router, ListingPartitions):
+                return router
+        return None
+
+    def _load(self, saved: Mapping[str, Any]) -> None:
+        self.rows = {dashboard: {} for (dashboard,) in unpack(saved.get("dashboards", ""), 1)}
+        for dashcard, dashboard, card in unpack(saved.get("dashcards", ""), 3):
+            self.rows.setdefault(dashboard, {})[dashcard] = card
+        self.hidden = set(unpack(saved.get("hidden", ""), 2))
+
+    def _load_legacy(self, state: Mapping[str, Any], cursor_field: str) -> None:
+        self.rows = None
+
+    def _partitions(self) -> Iterable[StreamSlice]:
+        parent, live = self._parent(), _shared(self.config, "cards")
+        if parent is not None and live is not None:
+            parent.also_read |= {dashboard for card, dashboard in self.hidden if card in live}
+        yield from self.partition_router.stream_slices()
+
+    def row_of(self, record: Mapping[str, Any]) -> Any:
+        return record.get("id"), record.get("card_id")
+
+    def wanted(self, record: Mapping[str, Any], cursor_field: str) -> bool:
+        return True
+
+    def _take(self, stream_slice: Optional[StreamSlice], rows: list) -> None:
+        if stream_slice is None or self.nothing_to_read(stream_slice):
+            return
+        unreadable = set(stream_slice.extra_fields.get("unreadable_card_ids") or ())
+        self.current[stream_slice.partition.get("dashboard_id")] = {
+            dashcard: card if type(card) is int and card not in unreadable else 0
+            for dashcard, card in rows if type(dashcard) is int}
+
+    def _finish(self) -> set:
+        if self.rows is None:  # nothing known from before: this sync's dashboards only, no deletion
+            self.rows, self.hidden = dict(self.current), set()
+            return set()
+        gone: set = set()
+        for dashboard, dashcards in self.current.items():
+            gone |= self.rows.get(dashboard, {}).keys() - dashcards.keys()
+            self.rows[dashboard] = dashcards
+        parent = self._parent()
+        if parent is not None and parent.finished and parent.complete:
+            for dashboard in self.rows.keys() - parent.listed_ids:
+                gone |= self.rows.pop(dashboard).keys()
+        live = _shared(self.config, "cards")
+        if live is not None:
+            for dashboard, dashcards in self.rows.items():
+                if dashboard in self.current:
+                    continue  # read now: what Metabase shows
+                left = {dashcard: card for dashcard, card in dashcards.items() if card and card not in live}
+                gone |= left.keys()
+                self.hidden |= {(card, dashboard) for card in left.values()}
+                for dashcard in left:
+                    del dashcards[dashcard]
+        self.hidden = {(card, dashboard) for card, dashboard in self.hidden
+                       if dashboard in self.rows and dashboard not in self.current}
+        return gone
+
+    def _keep(self) -> set:
+        """Not complete: the dashboards read now are known as read, nothing is deleted."""
+        if self.rows is not None:
+            self.rows.update(self.current)
+        return set()
+
+    def _listing_state(self) -> Optional[dict]:
+        with self._lock:
+            if not self.finished or self.rows is None:
+                return self._saved
+            listing = {"dashboards": pack((dashboard,) for dashboard in sorted(self.rows)),
+                       "dashcards": pack(sorted((dashcard, dashboard, card) for dashboard, dashcards in self.rows.items()
+                                                for dashcard, card in dashcards.items())),
+                       "hidden": pack(sorted(self.hidden))}
+            self._saved = listing
+            return listing
+
+
+def _counting_skips(items: Iterable[Any], skipped: list) -> Iterator[Any]:
+    """`items`, adding to skipped[0] the answers the error handler skipped while producing them
+    (only then: what the consumer does between two items in this thread is not counted)."""
+    iterator = iter(items)
+    while True:
+        before = _ignored_responses()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            skipped[0] += _ignored_responses() - before
+            return
+        skipped[0] += _ignored_responses() - before
+        yield item
+
+
+def _this_sync(config: Mapping[str, Any]) -> dict:
+    """What the streams of one sync share (they share its config object): its time, and the
+    complete listings handed on. A few syncs at most are kept (the Connector Builder's server
+    runs many in one process). Call under _SHARED_LOCK."""
+    entry = _SHARED_LISTINGS.pop(id(config), None)
+    if entry is None or entry[0] is not config:
+        entry = (config, {"time": datetime.now(timezone.utc)})
+    _SHARED_LISTINGS[id(config)] = entry
+    while len(_SHARED_LISTINGS) > 8:
+        _SHARED_LISTINGS.popitem(last=False)
+    return entry[1]
+
+
+def _sync_time(config: Mapping[str, Any]) -> datetime:
+    """The sync's time: when its first stream was built."""
+    with _SHARED_LOCK:
+        return _this_sync(config)["time"]
+
+
+def _share(config: Mapping[str, Any], name: str, ids: set) -> None:
+    """Hands a complete listing to the streams read after it in this sync."""
+    with _SHARED_LOCK:
+        _this_sync(config)[name] = frozenset(ids)
+
+
+def _shared(config: Mapping[str, Any], name: str) -> Optional[frozenset]:
+    with _SHARED_LOCK:
+        return _this_sync(config).get(name)
+
+
+@dataclass
+class ListingRetriever(Retriever):
+    """Reads a stream through `retriever` (its declared retriever), seeing every record it lists:
+    emits those that changed since the state (or that the destination does not hold), tells the
+    stream's ListingPartitions what each partition listed, and after the last one emits a
+    deletion record for each id the destination holds that left the listing.
+
+    Python because the CDK has no component for deletion records. They are emitted as protocol
+    messages, not through the cursor: a deletion moves no state forward (its `updated_at` is the
+    sync's time, which could pass over an edit made during the sync)."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config
+    retriever: Retriever
+    partition_router: ListingPartitions
+    cursor: Any = None  # the stream's cursor, given by the CDK: its state at the start of the sync
+    name: str = ""
+    cursor_field: str = "updated_at"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self.partition_router.start(getattr(self.cursor, "state", None) or {}, self.cursor_field)
+
+    def read_records(self, records_schema: Mapping[str, Any],
+                     stream_slice: Optional[StreamSlice] = None) -> Iterator[Any]:
+        listing, cursor_field = self.partition_router, self.cursor_field
+        records = () if listing.nothing_to_read(stream_slice) else \
+            self.retriever.read_records(records_schema, stream_slice)
+        skipped, rows, row_of = [0], [], listing.row_of
+        for record in _counting_skips(records, skipped):
+            if isinstance(record, Mapping):
+                rows.append(row_of(record))
+                if not listing.wanted(record, cursor_field):
+                    continue
+            yield record
+        for deleted in listing.partition_read(stream_slice, rows, skipped[0] == 0):
+            deleted[self.cursor_field] = deleted[DELETED_AT]  # destinations apply a deletion newer than the row
+            yield AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(
+                stream=self.name, data=deleted, emitted_at=int(time.time() * 1000)))
 
 
 # Where a dependency was found: the clause of the question's own (last) stage. A nested query

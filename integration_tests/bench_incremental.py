@@ -5,8 +5,10 @@ client-side filter costs a full sync. The real connector CLI against the emulato
     make bench ARGS="--incremental --cards 3000 --latency-ms 0 --filter-runs 3"
 
 Pair: a full sync (incremental catalog, no state); then 1% of cards and 1% of dashboards edited
-through the emulator's change API; then an incremental sync with the first one's state. Both
-side by side: wall, records, requests by kind, peak RSS, incremental/full.
+and as many deleted for good through the emulator's change API; then an incremental sync with
+the first one's state. Both side by side: wall, records, requests by kind, peak RSS,
+incremental/full; the deletion records; and the size of the state each sync leaves (the ids of
+every incremental stream's last complete listing, see components.py).
 Filter cost (--filter-runs N): the `cards` stream alone, full refresh vs incremental without
 state (the same records, each one also compared with the cursor), N runs each, alternating,
 medians. Not a test: it prints figures (integration_tests/test_bench_modes.py checks them)."""
@@ -69,6 +71,9 @@ class EmulatorProcess:
     def edit(self, stream: str, ids: list) -> list:
         return self._call("POST", "changes", json={"action": "edit", "stream": stream, "ids": ids})["ids"]
 
+    def delete(self, stream: str, ids: list) -> list:
+        return self._call("POST", "changes", json={"action": "delete", "stream": stream, "ids": ids})["ids"]
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=60)
@@ -104,11 +109,14 @@ def measure(emulator: EmulatorProcess, config: dict, streams=None, incremental: 
                             state=state, timeout=3600)
         wall = time.monotonic() - started
         log = emulator.requests()
-        records, states, contents = Counter(), {}, {}
+        records, deletions, states, contents = Counter(), Counter(), {}, {}
         with open(out.name, "rb") as lines:
             for line in lines:
                 if line.startswith(b'{"type":"RECORD"'):
                     record = orjson.loads(line)["record"]
+                    if "_ab_cdc_deleted_at" in record["data"]:
+                        deletions[record["stream"]] += 1
+                        continue
                     records[record["stream"]] += 1
                     if digests:
                         key = record["data"].get(primary_key(record["stream"]))
@@ -124,7 +132,9 @@ def measure(emulator: EmulatorProcess, config: dict, streams=None, incremental: 
     details = [e for e in log if re.match(r"^/api/dashboard/\d+$", e["path"])]
     result = {"wall_s": wall, "peak_rss_mb": run.max_rss_kb / 1024, "records": dict(records),
               "records_total": sum(records.values()), "requests": requests_by_kind(log), "requests_total": len(log),
-              "detail_ids": len({e["path"] for e in details}), "states": list(states.values())}
+              "detail_ids": len({e["path"] for e in details}), "states": list(states.values()),
+              "deletions": dict(deletions), "state_bytes": {name: len(orjson.dumps(message["stream"]["stream_state"]))
+                                                           for name, message in states.items()}}
     if digests:
         result["contents"] = contents
     return result
@@ -139,12 +149,16 @@ def pair(cards: int, latency_ms: float, fraction: float = 0.01, num_workers: int
         dashboard_ids = emulator.expected_ids("dashboards")
         edited_cards = emulator.edit("cards", every(card_ids, fraction))
         edited_dashboards = emulator.edit("dashboards", every(dashboard_ids, fraction))
+        # as many deleted for good (other ones: `every` of the ids after the first)
+        deleted_cards = emulator.delete("cards", every(card_ids[1:], fraction))
+        deleted_dashboards = emulator.delete("dashboards", every(dashboard_ids[1:], fraction))
         incremental = measure(emulator, config, incremental=True, state=full.pop("states"))
         incremental.pop("states")
     finally:
         emulator.stop()
     return {"cards": cards, "dashboards": len(dashboard_ids), "latency_ms": latency_ms, "num_workers": num_workers,
             "edited": {"cards": len(edited_cards), "dashboards": len(edited_dashboards)},
+            "deleted": {"cards": len(deleted_cards), "dashboards": len(deleted_dashboards)},
             "full": full, "incremental": incremental, "ratio_wall": incremental["wall_s"] / full["wall_s"],
             "ratio_requests": incremental["requests_total"] / full["requests_total"],
             "ratio_records": incremental["records_total"] / full["records_total"]}
@@ -184,6 +198,12 @@ def print_pair(row: dict) -> None:
           f"({details / max(1, ids):.1f} per dashboard); bound 1% of D + 5 = {0.01 * row['dashboards'] + 5:.0f}")
     print("records per stream, full -> incremental: " + ", ".join(
         f"{s} {n} -> {inc['records'].get(s, 0)}" for s, n in sorted(full["records"].items())))
+    print(f"deleted between the syncs: {row['deleted']['cards']} cards, {row['deleted']['dashboards']} dashboards; "
+          "deletion records: " + (", ".join(f"{s} {n}" for s, n in sorted(inc["deletions"].items())) or "none"))
+    for name in ("full", "incremental"):
+        sizes = row[name]["state_bytes"]
+        print(f"state after the {name} sync: {sum(sizes.values()) / 1024:.1f} KB in all; "
+              + ", ".join(f"{s} {n / 1024:.1f}" for s, n in sorted(sizes.items(), key=lambda kv: -kv[1]) if n > 200))
 
 
 def filter_cost(cards: int, runs: int, num_workers: int = 4) -> dict:

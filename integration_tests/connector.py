@@ -19,6 +19,7 @@ STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_q
            "timelines", "timeline_events", "dashboard_subscriptions", "alerts"]
 # Every stream's primary key is `id`, except these.
 PRIMARY_KEYS = {"permission_group_memberships": "membership_id"}
+DELETED_AT = "_ab_cdc_deleted_at"  # set on deletion records only
 
 
 def primary_key(stream: str) -> str:
@@ -47,14 +48,25 @@ class Run:
         return [m for m in self.messages if m.get("type") == kind]
 
     def records(self, stream: Optional[str] = None) -> list:
+        """The records, deletion records left out (see deletions)."""
+        return [r for r in self.all_records(stream) if DELETED_AT not in r]
+
+    def all_records(self, stream: Optional[str] = None) -> list:
         return [
             m["record"]["data"]
             for m in self.of_type("RECORD")
             if stream is None or m["record"]["stream"] == stream
         ]
 
+    def deletions(self, stream: Optional[str] = None) -> list:
+        """The deletion records: a primary key, `_ab_cdc_deleted_at` and the cursor field."""
+        return [r for r in self.all_records(stream) if DELETED_AT in r]
+
     def record_ids(self, stream: str) -> list:
         return id_order(r[primary_key(stream)] for r in self.records(stream))
+
+    def deleted_ids(self, stream: str) -> list:
+        return id_order(r[primary_key(stream)] for r in self.deletions(stream))
 
     @property
     def logs(self) -> list:

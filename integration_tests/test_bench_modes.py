@@ -45,6 +45,16 @@ def test_incremental_mode_reads_what_was_edited_and_prints_consistent_ratios(tmp
     assert edited["cards"] <= incremental["records"]["cards"] <= edited["cards"] + 2
     assert edited["dashboards"] <= incremental["records"]["dashboards"] <= edited["dashboards"] + 2
     assert incremental["requests"]["dashboard detail"] == incremental["records"]["dashboards"]
+    # as many deleted for good, each a deletion record (the dashcards of both with them), none before
+    deleted = row["deleted"]
+    assert deleted == edited and full["deletions"] == {}
+    # (on v0.57 a deleted dashboard takes its own questions with it)
+    assert deleted["cards"] <= incremental["deletions"]["cards"] <= deleted["cards"] + 2
+    assert incremental["deletions"]["dashboards"] == deleted["dashboards"]
+    assert incremental["deletions"]["dashboard_cards"] >= 1
+    # the state each sync leaves, measured per stream
+    assert set(full["state_bytes"]) >= {"cards", "dashboards", "dashboard_cards"}
+    assert f"state after the incremental sync: {sum(incremental['state_bytes'].values()) / 1024:.1f} KB" in done.stdout
     for name in ("full", "incremental"):
         side = row[name]
         assert side["requests_total"] == sum(side["requests"].values())

@@ -58,68 +58,69 @@ def test_inline_schema_is_identical_to_the_schema_file(stream):
     jsonschema.Draft7Validator.check_schema(on_disk)
 
 
+RESOLVED = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
+STREAM_DEFINITIONS = {s["name"]: s for s in RESOLVED["streams"]}
+FULL_REFRESH_ONLY = {"collections", "permission_groups", "permission_group_memberships"}  # no updated_at
+
+
 def declared_streams(name: str) -> list:
-    """The stream's resolved definitions: one, or for a StateDelegatingStream the two it chooses
-    between (with and without a state)."""
-    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
-    declared = next(s for s in resolved["streams"] if s["name"] == name)
-    if declared.get("type") == "StateDelegatingStream":
-        return [declared["incremental_stream"], declared["full_refresh_stream"]]
-    return [declared]
+    """The stream's resolved definition."""
+    return [STREAM_DEFINITIONS[name]]
 
 
 def test_dashboard_cards_reads_the_dashboards_details_once_through_the_cache():
-    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
-    by_name = {s["name"]: s for s in resolved["streams"]}
-    dashboards, dashboard_cards = by_name["dashboards"]["incremental_stream"], by_name["dashboard_cards"]
-    parent = dashboard_cards["retriever"]["partition_router"]["parent_stream_configs"][0]
+    dashboards, dashboard_cards = STREAM_DEFINITIONS["dashboards"], STREAM_DEFINITIONS["dashboard_cards"]
+    parent = dashboard_cards["retriever"]["partition_router"]["partition_router"]["parent_stream_configs"][0]
     # dashboard_cards reads `dashboards` itself (same name, so the same cache) and takes the dashcards
     # from the slice, with no request of its own
-    assert parent["stream"]["name"] == "dashboards" and parent["extra_fields"] == [["dashcards"]]
-    assert dashboard_cards["retriever"]["class_name"].endswith(".SliceRecords")
-    assert dashboard_cards["retriever"]["field"] == "dashcards"
+    assert parent["stream"]["name"] == "dashboards"
+    assert parent["extra_fields"] == [["dashcards"], ["unreadable_card_ids"]]
+    inner = dashboard_cards["retriever"]["retriever"]
+    assert inner["class_name"].endswith(".SliceRecords") and inner["field"] == "dashcards"
     assert parent["stream"]["retriever"] == dashboards["retriever"]
     assert parent["incremental_dependency"] is True
-    assert dashboards["retriever"]["requester"]["use_cache"] is True
-    list_parent = dashboards["retriever"]["partition_router"]["parent_stream_configs"][0]
-    assert list_parent["stream"]["name"] == "dashboard_list" and list_parent["incremental_dependency"] is True
-    # ... and only after `dashboards` is done, so that every detail is in the cache by then
-    assert [s["name"] for s in resolved["stream_groups"]["dashboard_details"]["streams"]] == ["dashboards"]
+    assert dashboards["retriever"]["retriever"]["requester"]["use_cache"] is True
+    list_parent = dashboards["retriever"]["partition_router"]["partition_router"]["parent_stream_configs"][0]
+    assert list_parent["stream"]["name"] == "dashboard_list"
+    assert list_parent["stream"]["retriever"]["requester"]["use_cache"] is True
+    # ... and only after `dashboards` is done, so that every detail is in the cache by then; and
+    # after `cards`, whose complete list says which questions left (their dashcards with them)
+    groups = RESOLVED["stream_groups"]
+    assert [s["name"] for s in groups["dashboard_details"]["streams"]] == ["dashboards"]
+    assert [s["name"] for s in groups["questions_before_dashcards"]["streams"]] == ["cards", "dashboard_cards"]
+    assert [s["name"] for s in RESOLVED["streams"]].index("cards") < [s["name"] for s in RESOLVED["streams"]].index("dashboard_cards")
 
 
-def filters(node) -> list:
+def client_side_filters(node) -> list:
     """Every is_client_side_incremental flag in a definition, parents included."""
     if isinstance(node, dict):
         own = [node["is_client_side_incremental"]] if "is_client_side_incremental" in node else []
-        return own + [flag for value in node.values() for flag in filters(value)]
+        return own + [flag for value in node.values() for flag in client_side_filters(value)]
     if isinstance(node, list):
-        return [flag for value in node for flag in filters(value)]
+        return [flag for value in node for flag in client_side_filters(value)]
     return []
 
 
-def filtering(node, on: bool):
-    """The definition with every client-side filter switched on or off."""
-    if isinstance(node, dict):
-        return {key: on if key == "is_client_side_incremental" else filtering(value, on) for key, value in node.items()}
-    if isinstance(node, list):
-        return [filtering(value, on) for value in node]
-    return node
+@pytest.mark.parametrize("stream", sorted(set(STREAMS) - FULL_REFRESH_ONLY))
+def test_every_incremental_stream_keeps_its_listing_and_filters_on_this_side(stream):
+    """Each incremental stream is read through ListingRetriever and ListingPartitions (deletion
+    records), with one observing cursor on `updated_at` and no CDK client-side filter: that filter
+    hides the complete listing and, with a state, built a cursor per record."""
+    definition = STREAM_DEFINITIONS[stream]
+    retriever, router = definition["retriever"], definition["retriever"]["partition_router"]
+    assert retriever["class_name"].endswith(".ListingRetriever")
+    assert router["class_name"].endswith((".ListingPartitions", ".DashcardListing"))
+    cursor = definition["incremental_sync"]
+    assert cursor["cursor_field"] == "updated_at" and cursor["global_substream_cursor"] is True
+    assert True not in client_side_filters(definition)
+    assert "_ab_cdc_deleted_at" in definition["schema_loader"]["schema"]["properties"]
 
 
-def test_a_stateless_sync_does_not_filter_what_it_reads_anyway():
-    """Each StateDelegatingStream differs from its own stream in the client-side filters alone, and
-    reads without any when it has no state (its parents' filters included)."""
-    resolved = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
-    delegating = [s for s in resolved["streams"] if s.get("type") == "StateDelegatingStream"]
-    # every stream whose filter would build a cursor per record is one of them
-    plain = [s for s in resolved["streams"] if s.get("type") != "StateDelegatingStream"]
-    assert [s["name"] for s in plain if (s.get("incremental_sync") or {}).get("global_substream_cursor")
-            and s["incremental_sync"].get("is_client_side_incremental")] == []
-    assert {s["name"] for s in delegating} >= {"cards", "users", "native_query_snippets", "fields", "alerts", "dashboards"}
-    for stream in delegating:
-        filtered, unfiltered = stream["incremental_stream"], stream["full_refresh_stream"]
-        assert True in filters(filtered) and True not in filters(unfiltered), stream["name"]
-        assert filtering(unfiltered, True) == filtering(filtered, True), stream["name"]
+@pytest.mark.parametrize("stream", sorted(FULL_REFRESH_ONLY))
+def test_full_refresh_streams_emit_no_deletion_records(stream):
+    definition = STREAM_DEFINITIONS[stream]
+    assert "incremental_sync" not in definition
+    assert "_ab_cdc_deleted_at" not in definition["schema_loader"]["schema"]["properties"]
 
 
 def test_every_schema_file_belongs_to_a_stream():
