@@ -8,7 +8,7 @@
 - Profiles "v0.40", "v0.50", "v0.52", "v0.57" differ as those Metabase versions do (profiles.py);
   v0.52 is v0.50 plus metabase#53687: every view of a card or dashboard (GET /api/card/:id and
   /api/dashboard/:id included) moves its updated_at.
-- Content is generated from (seed, Scale): same inputs, byte-identical answers (model.py).
+- Content is generated from (seed, Scale): same inputs, byte-identical answers (generate.py).
 - Auth as Metabase: sessions (header or cookie, UUIDs), API keys (v0.49+), login throttling,
   expiry after `session_max_requests` requests or `session_max_seconds` (auth.py).
 - `emu.configure(...)` / POST /__emulator__/settings: faults (FaultPlan or dict), latency_ms,
@@ -50,14 +50,35 @@
   archived cards and inactive fields (Field.active False: listed nowhere), as MBQL 4 or MBQL 5;
   `queries.dependencies(card)` is what each card's query truly names.
 
-Layout: model.py (content), queries.py (the cards' queries), changes.py (changes to it),
-profiles.py (versions), auth.py, faults.py,
-routes.py, server.py (HTTPS server, request log, the Emulator object), __main__.py (command line).
+Layout:
+- Data model: rows.py (row dataclasses, T0/T1, groups, CREDENTIALS, Scale), model.py (`Model`, the
+  rows by kind and id, built from (seed, Scale); re-exports rows.py's names).
+- Generation: generate.py (the order of the steps), generate_instance.py (users, databases,
+  tables, fields, collections), generate_content.py (snippets, cards, dashboards),
+  generate_relations.py (segments, memberships, hidden tables, timelines, pulses), with draw.py
+  (seeded draws) and words.py (vocabularies); queries.py (the cards' queries); changes.py
+  (changes between syncs).
+- Visibility: visibility.py (Viewer, who reads and writes what, the `visible_*`/`listed_*` lists),
+  expected.py (`expected_ids`, from those lists).
+- Rendering: profiles.py (versions), render.py (`Render`, in parts: render_collections.py,
+  render_cards.py, render_relations.py).
+- Serving: web.py (requests, responses, bodies, the LRU), routes.py (the routes table, handlers,
+  the card arena), auth.py, faults.py, server.py (HTTPS server, request log, the Emulator
+  object), __main__.py (command line).
+- Newer kinds of object, one module each with their generation, visibility, rendering and
+  handlers: alerts.py. A new kind (documents, transforms, measures, notifications, permission
+  graphs, a query log) is one more such module, plus its registration: its dict of rows in
+  `Model.__init__`, its step in generate.py's STEPS, its routes in routes.py's table
+  (`Api._routes`), and its stream in expected.py if the connector reads one.
+No import is circular: each module imports only modules earlier in rows, words, draw, queries,
+visibility, web, the kind modules (alerts), generate_*, generate, model, render_*, render,
+profiles, expected, changes, auth, faults, routes, server. So a kind module imports rows.py,
+draw.py, words.py, queries.py, visibility.py or web.py, never model, routes or server.
 """
 
 from .faults import FaultPlan
-from .model import CREDENTIALS, Scale
 from .profiles import PROFILES
+from .rows import CREDENTIALS, Scale
 from .server import Emulator
 
 __all__ = ["Emulator", "Scale", "FaultPlan", "CREDENTIALS", "PROFILES"]

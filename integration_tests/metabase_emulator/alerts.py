@@ -9,13 +9,17 @@ decides who sees which, and renders them as each version sends them:
 - `?archived=true` lists the archived ones instead of the live ones;
 - from 0.54 alerts are notifications, mapped back to the old shape: `id` is the notification's id
   (another sequence than the pulses'), `archived` means not active, no `entity_id`.
-An alert on an archived card is still listed (its card then only comes with include_archived)."""
+An alert on an archived card is still listed (its card then only comes with include_archived).
+The pattern of a module per kind: make_alerts is a step of generate.py, alert_list a route of
+routes.py, the alerts' ids a stream of expected.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Pulse, PulseChannel
+from .draw import nano, seeded, ts_around
+from .rows import Pulse, PulseChannel
+from .visibility import can_read, viewer_of
 
 # Metabase seeds a few system-event notifications before any alert is migrated: the alerts'
 # notification ids start after them (the count is the emulator's choice).
@@ -30,18 +34,18 @@ class AlertExtra:
 
 
 def make_alerts(model) -> None:
-    """More alerts than _make_pulses' two, each case the connector must meet: the analyst's own,
+    """More alerts than make_pulses' two, each case the connector must meet: the analyst's own,
     one the analyst receives, one the analyst can read but neither made nor receives, one on a card
     the analyst cannot read, one on an archived card, two archived; recipients being users (a
     deactivated one among them at times: not listed) and raw addresses."""
-    rng = model._rng("alerts")
+    rng = seeded(model.seed, "alerts")
     people = model.people()
     active = [u for u in people if u.is_active]
     admin, analyst = model.users[1], model.users[2]
-    v = model.viewer(analyst)
+    v = viewer_of(model, analyst)
     live = [c for c in model.cards.values() if not c.archived]
-    readable = [c for c in live if model.can_read(v, c.collection_id)] or live
-    unreadable = [c for c in live if not model.can_read(v, c.collection_id)] or live
+    readable = [c for c in live if can_read(v, c.collection_id)] or live
+    unreadable = [c for c in live if not can_read(v, c.collection_id)] or live
     archived_cards = [c for c in model.cards.values() if c.archived]
     if not live:
         model.alert_extras = {}
@@ -59,17 +63,17 @@ def make_alerts(model) -> None:
     ] + [(rng.choice(active), rng.choice(live), rng.random() < 0.3, False)
          for _ in range(max(0, model.scale.subscriptions - 7))]
     for n, (creator, card, to_analyst, archived) in enumerate(cases):
-        created = model._ts_around(rng, rng.uniform(0.4, 0.97))
+        created = ts_around(rng, rng.uniform(0.4, 0.97))
         stype = rng.choice(["hourly", "daily", "weekly"])
         channel = PulseChannel(next_channel + n, "email", stype, None if stype == "hourly" else rng.randint(0, 23),
                                rng.choice(["mon", "wed", "fri"]) if stype == "weekly" else None, None,
-                               model._nano(rng), created, created + rng.randint(0, 10**11))
+                               nano(rng), created, created + rng.randint(0, 10**11))
         others = [u for u in people if u.id != analyst.id]
         users = {u.id for u in rng.sample(others, min(len(others), rng.randint(1, 2)))}
         channel.user_ids = sorted(users | ({analyst.id} if to_analyst else set()))
         channel.emails = rng.choice([[], ["oncall@example.com"], ["ops@example.com", "cfo@example.org"]])
         pid = next_id + n
-        model.pulses[pid] = Pulse(pid, None, creator.id, created, created + rng.randint(0, 10**12), model._nano(rng),
+        model.pulses[pid] = Pulse(pid, None, creator.id, created, created + rng.randint(0, 10**12), nano(rng),
                                   card.collection_id, None, rng.choice(["rows", "goal"]), [(card.id, None)],
                                   [channel], skip_if_empty=True, archived=archived)
     # Notification ids: the migration numbered the alerts in the order they were created.
@@ -94,7 +98,7 @@ def listed_alerts(model, profile, viewer, archived: bool = False) -> list:
                 receives = any(viewer.user.id in ch.user_ids for ch in p.channels)
                 if p.creator_id != viewer.user.id and not receives:
                     continue
-            elif not model.can_read(viewer, card.collection_id):
+            elif not can_read(viewer, card.collection_id):
                 continue
         out.append(p)
     return sorted(out, key=lambda p: alert_id(model, profile, p))

@@ -1,6 +1,6 @@
 """Changes between two syncs, made as a Metabase user (or Metabase itself) makes them.
 
-model.py generates an instance; this module changes its rows afterwards: edits, archiving,
+generate.py generates an instance; this module changes its rows afterwards: edits, archiving,
 new rows, hard deletes, views. Each change stamps `updated_at` where Metabase does, and
 nowhere else, with a deterministic change clock, then tells the routes what to re-render.
 
@@ -37,8 +37,10 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from . import queries
-from .model import ALL_USERS, FIELD_KINDS, Card, DashCard, Dashboard, Database, Field, Model, Snippet, Table, User, \
-    display_name
+from .draw import nano
+from .model import Model
+from .rows import ALL_USERS, Card, DashCard, Dashboard, Database, Field, Snippet, Table, User, display_name
+from .words import FIELD_KINDS
 
 STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "native_query_snippets", "databases", "tables",
            "collections")
@@ -480,7 +482,7 @@ class Changes:
             cid, t = self._next("cards"), self.clock.tick(at)
             query = queries.table_question(table, self.rng)
             new[cid] = Card(cid, "New question %d" % cid, None, collection_id, "question", "query", query, db.id,
-                            table.id if table else None, "table", ACTOR, t, t, ACTOR, Model._nano(self.rng))
+                            table.id if table else None, "table", ACTOR, t, t, ACTOR, nano(self.rng))
         m.cards = {**m.cards, **new}
         touched.cards.update(new)
         touched.authors = True
@@ -493,7 +495,7 @@ class Changes:
         for _ in range(count):
             did, t = self._next("dashboards"), self.clock.tick(at)
             new[did] = Dashboard(did, "New dashboard %d" % did, None, collection_id, ACTOR, t, t, ACTOR,
-                                 Model._nano(self.rng))
+                                 nano(self.rng))
         m.dashboards = {**m.dashboards, **new}
         return list(new)
 
@@ -509,7 +511,7 @@ class Changes:
         for _ in range(count):
             dcid, t = self._next("dashboard_cards"), self.clock.tick(at)
             dc = DashCard(dcid, card_id, 0 if d.tabs else None, sum(x.size_y for x in dashcards), 0, 12, 6,
-                          Model._nano(self.rng), t, t)
+                          nano(self.rng), t, t)
             if card_id is None:
                 dc.virtual = {"virtual_card": {"name": None, "display": "text", "visualization_settings": {},
                                                "dataset_query": {}, "archived": False}, "text": "New text"}
@@ -539,7 +541,7 @@ class Changes:
         for _ in range(count):
             sid, t = self._next("native_query_snippets"), self.clock.tick(at)
             new[sid] = Snippet(sid, "new_snippet_%d" % sid, None, "WHERE 1 = 1", None, ACTOR, t, t,
-                               Model._nano(self.rng))
+                               nano(self.rng))
         m.snippets = {**m.snippets, **new}
         return list(new)
 
@@ -573,7 +575,7 @@ class Changes:
         tid = self._next("tables")
         name = "new_table_%d" % tid
         table = Table(tid, db.id, name, "public", display_name(name), None, "entity/GenericTable", t, t,
-                      Model._nano(self.rng), None)
+                      nano(self.rng), None)
         fields = {}
         for pos, (column, kind) in enumerate((("id", "pk"), ("name", "name"), ("created_at", "datetime"))):
             fid = self._next("fields")

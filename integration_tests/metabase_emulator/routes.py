@@ -12,148 +12,24 @@ from __future__ import annotations
 import re
 import threading
 from array import array
-from collections import OrderedDict
-from urllib.parse import parse_qs
 
 import orjson
 
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
-from .profiles import Profile, Render
+from .profiles import Profile
+from .render import Render
+from .visibility import can_read, listed_pulses, listed_users, viewer_of, visible_cards, visible_collections, \
+    visible_dashboards, visible_databases, visible_segments, visible_snippets, visible_timelines
+from .web import FORBIDDEN, HTML, JSON, LRU, TEXT, Body, HttpError, Request, Response, json_response, text_response
 
-JSON = "application/json;charset=utf-8"
-TEXT = "text/plain;charset=utf-8"
-HTML = "text/html;charset=utf-8"
-FORBIDDEN = "You don't have permissions to do that."
 HYDRATED = ("creator", "collection", "last-edit-info")  # keys GET /api/card adds to the card row
 # Namespaces whose unknown sub-routes still need auth first (Metabase wraps them in +auth).
 AUTH_NAMESPACES = {"card", "collection", "dashboard", "user", "database", "native-query-snippet", "table",
                    "permissions", "activity", "search", "field", "segment", "pulse", "alert", "timeline",
                    "revision", "setting", "api-key", "dataset", "bookmark", "notification", "metric",
                    "legacy-metric", "login-history", "util", "action", "model-index", "cache"}
-
-
-class Body:
-    """A response body made of pieces (bytes or memoryviews), sent without joining them."""
-    __slots__ = ("pieces", "length")
-
-    def __init__(self, pieces):
-        self.pieces = pieces
-        self.length = sum(len(p) for p in pieces)
-
-
-class Response:
-    __slots__ = ("status", "body", "content_type", "headers", "auth")
-
-    def __init__(self, status=200, body=b"", content_type=JSON, headers=None, auth="none"):
-        self.status = status
-        self.body = body  # bytes or Body
-        self.content_type = content_type
-        self.headers = headers or []
-        self.auth = auth
-
-    @property
-    def length(self):
-        return self.body.length if isinstance(self.body, Body) else len(self.body)
-
-
-def json_response(obj, status=200, headers=None) -> Response:
-    return Response(status, orjson.dumps(obj), JSON, headers)
-
-
-def text_response(text: str, status: int) -> Response:
-    return Response(status, text.encode(), TEXT)
-
-
-class HttpError(Exception):
-    def __init__(self, status, payload):
-        super().__init__(status)
-        self.response = json_response(payload, status) if isinstance(payload, dict) else text_response(payload, status)
-
-
-class Request:
-    __slots__ = ("method", "path", "query", "params", "headers", "body", "user", "viewer", "auth", "session_id")
-
-    def __init__(self, method, path, query, headers, body=b""):
-        self.method = method
-        self.path = path
-        self.query = query
-        self.params = parse_qs(query, keep_blank_values=True)
-        self.headers = headers
-        self.body = body
-        self.user = self.viewer = self.session_id = None
-        self.auth = "none"
-
-    def get(self, name, default=None):
-        v = self.params.get(name)
-        return v[-1] if v else default
-
-    def flag(self, name, default=False) -> bool:
-        v = self.get(name)
-        if v is None or v == "":
-            return default
-        if v.lower() not in ("true", "false"):
-            raise HttpError(400, {"errors": {name: "nullable boolean"},
-                                  "specific-errors": {name: ["should be a boolean, received: %s" % v]}})
-        return v.lower() == "true"
-
-    def paging(self):
-        """Metabase's offset paging: both null unless one is given; then limit 50 / offset 0."""
-        limit, offset = self.get("limit"), self.get("offset")
-        if limit is None and offset is None:
-            return None, None
-        out = []
-        for name, v, default in (("limit", limit, 50), ("offset", offset, 0)):
-            if v is None:
-                out.append(default)
-                continue
-            try:
-                n = int(v)
-                if n < 0:
-                    raise ValueError
-            except ValueError:
-                raise HttpError(400, {"errors": {name: "value must be a valid integer greater than or equal to zero."}})
-            out.append(n)
-        return out[0], out[1]
-
-
-class LRU:
-    """Bodies by key with a byte budget; arena-backed bodies cost only their piece list."""
-
-    def __init__(self, budget: int):
-        self.budget = budget
-        self.used = 0
-        self.items: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-        self.generation = 0  # bumped by clear(): a body built before a change is not kept
-
-    def clear(self):
-        with self.lock:
-            self.items.clear()
-            self.used = 0
-            self.generation += 1
-
-    @staticmethod
-    def cost(body) -> int:
-        return 64 * len(body.pieces) if isinstance(body, Body) else len(body) + 64
-
-    def get(self, key):
-        with self.lock:
-            body = self.items.get(key)
-            if body is not None:
-                self.items.move_to_end(key)
-            return body
-
-    def put(self, key, body, generation=None):
-        with self.lock:
-            if key in self.items or (generation is not None and generation != self.generation):
-                return
-            self.items[key] = body
-            self.used += self.cost(body)
-            while self.used > self.budget and len(self.items) > 1:
-                _, old = self.items.popitem(last=False)
-                self.used -= self.cost(old)
 
 
 def _name_key(row):
@@ -275,6 +151,8 @@ class Api:
 
     # -- dispatch --
     def _routes(self):
+        """The routes table. A kind module's routes go here, with handlers of (api, req) in that
+        module (as alerts.alert_list)."""
         p = self.p
         table = [
             ("GET", r"/api/health", self.health, False),
@@ -316,7 +194,7 @@ class Api:
             return Response(200, APP_PAGE, HTML, auth=self.auth.identify(req.headers, consume=False)[0])
         kind, user, req.session_id = self.auth.identify(req.headers, consume=True)
         req.auth, req.user = kind, user
-        req.viewer = self.m.viewer(user) if user is not None else None
+        req.viewer = viewer_of(self.m, user) if user is not None else None
         try:
             resp = self._dispatch(req)
         except HttpError as e:
@@ -386,7 +264,7 @@ class Api:
         limit, offset = req.paging()
 
         def build():
-            users = self.m.listed_users(v, status)
+            users = listed_users(self.m, v, status)
             q = (req.get("query") or "").lower()
             if q:
                 users = [u for u in users if q in " ".join(filter(None, (u.first_name, u.last_name, u.email))).lower()]
@@ -425,7 +303,7 @@ class Api:
             model_id = int(model_id)
 
         def build():
-            cards = self.m.visible_cards(req.viewer, f if f in ("all", "mine", "archived") else "all")
+            cards = visible_cards(self.m, req.viewer, f if f in ("all", "mine", "archived") else "all")
             if f == "database":
                 cards = [c for c in cards if c.database_id == model_id]
             elif f == "table":
@@ -441,7 +319,7 @@ class Api:
         c = self.m.cards.get(int(cid))
         if c is None:
             raise HttpError(404, "Not found.")
-        if not self.m.can_read(req.viewer, c.collection_id):
+        if not can_read(req.viewer, c.collection_id):
             raise HttpError(403, FORBIDDEN)
         d = self.r.card_detail(self.card_dict(c.id), c, req.viewer, req.flag("legacy-mbql"))
         resp = json_response(d)
@@ -469,7 +347,7 @@ class Api:
         exclude = req.flag("exclude-other-user-collections")
 
         def build():
-            cols = self.m.visible_collections(req.viewer, archived, namespace, exclude)
+            cols = visible_collections(self.m, req.viewer, archived, namespace, exclude)
             if archived and self.p.trash and namespace is None and self.m.trash_id:
                 cols.append(self.m.collections[self.m.trash_id])
             cols.sort(key=lambda c: (c.authority_level != "official", c.type is not None, c.name.lower(), c.id))
@@ -503,8 +381,8 @@ class Api:
             cid_ = coll.id if coll else None
             if coll is not None and coll.type == "trash":  # the Trash lists what was archived directly
                 kids = [c for c in m.collections.values() if c.archived_directly and c.id in v.readable]
-                cards = [c for c in m.cards.values() if c.archived_directly and m.can_read(v, c.collection_id)]
-                dashes = [d for d in m.dashboards.values() if d.archived_directly and m.can_read(v, d.collection_id)]
+                cards = [c for c in m.cards.values() if c.archived_directly and can_read(v, c.collection_id)]
+                dashes = [d for d in m.dashboards.values() if d.archived_directly and can_read(v, d.collection_id)]
                 snippets = []
             else:
                 where = (coll.location + "%d/" % coll.id) if coll else "/"
@@ -541,13 +419,13 @@ class Api:
         if f not in ("all", "mine", "archived"):
             raise HttpError(400, {"errors": {"f": "nullable enum of all, mine, archived"}})
         return self.cached(req, lambda: [self.r.dashboard(d) for d in
-                                         sorted(self.m.visible_dashboards(req.viewer, f), key=_name_key)])
+                                         sorted(visible_dashboards(self.m, req.viewer, f), key=_name_key)])
 
     def dashboard_detail(self, req, did):
         d = self.m.dashboards.get(int(did))
         if d is None or d.id in self.settings()["vanishing_dashboard_ids"]:
             raise HttpError(404, "Not found.")
-        if not self.m.can_read(req.viewer, d.collection_id):
+        if not can_read(req.viewer, d.collection_id):
             raise HttpError(403, FORBIDDEN)
         if d.archived and not self.p.trash:  # check-not-archived, until the Trash (0.50)
             raise HttpError(404, {"message": "The object has been archived.", "error_code": "archived"})
@@ -563,7 +441,7 @@ class Api:
         saved = req.flag("saved")
 
         def build():
-            dbs = sorted(self.m.visible_databases(req.viewer), key=_name_key)
+            dbs = sorted(visible_databases(self.m, req.viewer), key=_name_key)
             data = []
             for db in dbs:
                 d = self.r.database(db, req.viewer.superuser)
@@ -589,19 +467,19 @@ class Api:
     def snippet_list(self, req):
         archived = req.flag("archived")
         return self.cached(req, lambda: [self.r.snippet(s) for s in
-                                         sorted(self.m.visible_snippets(req.viewer, archived), key=_name_key)])
+                                         sorted(visible_snippets(self.m, req.viewer, archived), key=_name_key)])
 
     def snippet_detail(self, req, sid):
         s = self.m.snippets.get(int(sid))
         if s is None:
             raise HttpError(404, "Not found.")
-        if not self.m.can_read(req.viewer, s.collection_id):
+        if not can_read(req.viewer, s.collection_id):
             raise HttpError(403, FORBIDDEN)
         return json_response(self.r.snippet(s))
 
     def table_list(self, req):
         return self.cached(req, lambda: [self.r.table(t, req.viewer.superuser) for t in sorted(
-            (t for db in self.m.visible_databases(req.viewer) for t in db.tables), key=lambda t: (t.name, t.id))])
+            (t for db in visible_databases(self.m, req.viewer) for t in db.tables), key=lambda t: (t.name, t.id))])
 
     def group_list(self, req):
         if not req.viewer.superuser:
@@ -619,7 +497,7 @@ class Api:
 
     def segment_list(self, req):
         return self.cached(req, lambda: [self.r.segment(s) for s in
-                                         sorted(self.m.visible_segments(req.viewer), key=_name_key)])
+                                         sorted(visible_segments(self.m, req.viewer), key=_name_key)])
 
     def segment_detail(self, req, sid):
         s = self.m.segments.get(int(sid))
@@ -636,13 +514,13 @@ class Api:
         archived = req.flag("archived")
         return self.cached(req, lambda: [
             self.r.timeline(t, req.viewer, include == "events", archived)
-            for t in sorted(self.m.visible_timelines(req.viewer, archived), key=_name_key)])
+            for t in sorted(visible_timelines(self.m, req.viewer, archived), key=_name_key)])
 
     def timeline_detail(self, req, tid):
         t = self.m.timelines.get(int(tid))
         if t is None:
             raise HttpError(404, "Not found.")
-        if not self.m.can_read(req.viewer, t.collection_id):
+        if not can_read(req.viewer, t.collection_id):
             raise HttpError(403, FORBIDDEN)
         return json_response(self.r.timeline(t, req.viewer, req.get("include") == "events", req.flag("archived")))
 
@@ -655,7 +533,7 @@ class Api:
         since_046 = self.p.since(46)
 
         def build():
-            pulses = self.m.listed_pulses(req.viewer, since_046, dashboard_id, archived)
+            pulses = listed_pulses(self.m, req.viewer, since_046, dashboard_id, archived)
             if not self.p.since(41) and dashboard_id is None:
                 pulses = [p for p in pulses if p.dashboard_id is None]  # 0.40 compares dashboard_id to NULL
             return [self.r.pulse(p, req.viewer) for p in sorted(pulses, key=lambda p: ((p.name or "").lower(), p.id))]

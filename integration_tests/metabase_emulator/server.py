@@ -22,19 +22,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
-from .alerts import alert_id, listed_alerts
+from . import expected
 from .auth import Auth
 from .changes import Changes
 from .faults import FaultInjector, FaultPlan
-from .model import CREDENTIALS, GROUP_NAMES, Model, Scale
+from .model import Model
 from .profiles import get_profile
-from .routes import HTML, JSON, SSO_PAGE, Api, Body, Request, Response, json_response, text_response
+from .routes import SSO_PAGE, Api
+from .rows import CREDENTIALS, Scale
+from .visibility import viewer_of
+from .web import HTML, JSON, Body, Request, Response, json_response, text_response
 
 CHUNK = 1 << 20
-STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
-           "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
-           "timelines", "timeline_events", "dashboard_subscriptions", "alerts")
-ARCHIVABLE = ("cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards", "alerts")
 DEFAULT_SETTINGS = {
     "faults": None,
     "latency_ms": 0,
@@ -446,34 +445,10 @@ class Emulator:
     def expected_ids(self, stream: str, viewer: str = "admin", include_archived: bool = False) -> list:
         """Ids a complete sync of `stream` must emit when run as `viewer` (primary key values:
         `membership_id` for permission_group_memberships). With `include_archived`, archived
-        cards, collections (with the Trash from 0.50 on), dashboards and snippets too."""
-        m = self.model
-        v = m.viewer(self._viewer_user(viewer))
-        if include_archived and stream in ARCHIVABLE:
-            return sorted(set(self.expected_ids(stream, viewer)) | set(self._archived_ids(stream, v)),
-                          key=lambda i: (isinstance(i, str), i))
-        if stream in STREAMS[8:]:
-            return self._expected_relationship_ids(stream, v)
-        if stream == "cards":
-            return sorted(c.id for c in m.visible_cards(v, "all"))
-        if stream == "collections":
-            return ["root"] + sorted(c.id for c in m.visible_collections(v))
-        if stream == "dashboards":
-            gone = self._settings["vanishing_dashboard_ids"]
-            return sorted(d.id for d in m.visible_dashboards(v, "all") if d.id not in gone)
-        if stream == "users":
-            if not v.superuser and self.profile.user_list_admin_only:
-                return []  # GET /api/user answers 403
-            return sorted(u.id for u in m.listed_users(v, "all" if v.superuser else "active"))
-        if stream == "databases":
-            return sorted(d.id for d in m.visible_databases(v))
-        if stream == "native_query_snippets":
-            return sorted(s.id for s in m.visible_snippets(v))
-        if stream == "tables":
-            return sorted(t.id for db in m.visible_databases(v) for t in db.tables)
-        if stream == "permission_groups":
-            return sorted(GROUP_NAMES) if v.superuser else []  # others get 403
-        raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS)))
+        cards, collections (with the Trash from 0.50 on), dashboards and snippets too (expected.py)."""
+        v = viewer_of(self.model, self._viewer_user(viewer))
+        return expected.expected_ids(self.model, self.profile, v, stream, include_archived,
+                                     self._settings["vanishing_dashboard_ids"])
 
     # -- changes between syncs (changes.py; the same through POST /__emulator__/changes) --
     def edit(self, stream: str, ids, at=None) -> list:
@@ -514,54 +489,6 @@ class Emulator:
     def updated_at(self, stream: str, row_id: int):
         """The row's updated_at exactly as the API sends it (a string, or None)."""
         return self.changes.rendered_updated_at(stream, row_id)
-
-    def _archived_ids(self, stream: str, v) -> list:
-        m, p = self.model, self.profile
-        gone = self._settings["vanishing_dashboard_ids"]
-        if stream == "cards":
-            return [c.id for c in m.visible_cards(v, "archived")]
-        if stream == "collections":
-            return [c.id for c in m.visible_collections(v, archived=True)] + ([m.trash_id] if p.trash else [])
-        if stream == "native_query_snippets":
-            return [s.id for s in m.visible_snippets(v, archived=True)]
-        if stream == "alerts":
-            return [alert_id(m, p, a) for a in listed_alerts(m, p, v, archived=True)]
-        # before the Trash (0.50) Metabase refuses the detail of an archived dashboard
-        dashboards = [d for d in m.visible_dashboards(v, "archived") if p.trash and d.id not in gone]
-        if stream == "dashboards":
-            return [d.id for d in dashboards]
-        return self._dashcard_ids(dashboards)
-
-    def _dashcard_ids(self, dashboards) -> list:
-        return [dc.id for d in dashboards for dc in d.dashcards
-                if not (dc.card_id and self.model.cards[dc.card_id].archived)]
-
-    def _expected_relationship_ids(self, stream: str, v) -> list:
-        m, p = self.model, self.profile
-        if stream == "dashboard_cards":
-            gone = self._settings["vanishing_dashboard_ids"]
-            return sorted(self._dashcard_ids([d for d in m.visible_dashboards(v, "all") if d.id not in gone]))
-        if stream == "fields":
-            return sorted(f.id for db in m.visible_databases(v) for t in db.tables for f in t.fields if f.active)
-        if stream == "permission_group_memberships":
-            return [mid for mid, _, _ in m.memberships] if v.superuser else []  # others get 403
-        if stream == "segments":
-            return sorted(s.id for s in m.visible_segments(v))
-        if stream in ("timelines", "timeline_events"):
-            if not p.since(43):
-                return []  # GET /api/timeline does not exist yet
-            timelines = m.visible_timelines(v)
-            if stream == "timelines":
-                return sorted(t.id for t in timelines)
-            return sorted(e.id for t in timelines for e in t.events if not e.archived)
-        if stream == "dashboard_subscriptions":
-            pulses = m.listed_pulses(v, p.since(46))
-            if not p.since(41):
-                pulses = [x for x in pulses if x.dashboard_id is None]  # 0.40: legacy pulses only
-            return sorted(x.id for x in pulses)
-        if stream == "alerts":
-            return sorted(alert_id(m, p, a) for a in listed_alerts(m, p, v))
-        raise ValueError(stream)
 
     # -- request log --
     def _log_request(self, entry: dict):

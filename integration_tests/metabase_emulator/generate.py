@@ -1,0 +1,31 @@
+"""The generation order: each step fills the model from (seed, Scale), one kind after another.
+
+Every kind draws from its own random stream (draw.py), so what a step makes depends only on the
+seed, the Scale and the steps before it. A new kind of object adds its step here, after the
+kinds it refers to (as alerts.py's does, after the pulses).
+"""
+
+from __future__ import annotations
+
+from . import alerts, generate_content as content, generate_instance as instance, generate_relations as relations
+
+STEPS = (
+    instance.make_users,
+    instance.make_databases,
+    instance.make_collections,
+    content.make_snippets,
+    relations.make_segments,  # before the cards, whose queries filter on them
+    content.make_cards,
+    content.make_dashboards,
+    relations.make_memberships,
+    relations.hide_some_tables,
+    relations.make_timelines,
+    relations.make_pulses,
+    alerts.make_alerts,
+)
+
+
+def populate(model) -> None:
+    """Generate the whole instance into an empty model."""
+    for step in STEPS:
+        step(model)
