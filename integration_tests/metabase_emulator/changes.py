@@ -43,7 +43,7 @@ from .rows import ALL_USERS, Card, DashCard, Dashboard, Database, Field, Snippet
 from .words import FIELD_KINDS
 
 STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "native_query_snippets", "databases", "tables",
-           "collections")
+           "collections", "segments", "permission_group_memberships")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ACTOR = 1  # who makes the changes: the admin
 LOCALES = [None, "de", "fr", "pt_BR", "ja"]
@@ -229,6 +229,14 @@ class Changes:
                 m.tables = {k: v for k, v in m.tables.items() if k not in tables}
                 self._delete_cards({c.id for c in m.cards.values() if c.database_id in gone}, touched)
                 touched.viewers = True
+            elif stream == "permission_group_memberships":  # DELETE /api/permissions/membership/:id
+                ended = [(uid, gid) for mid, uid, gid in m.memberships if mid in gone]
+                m.memberships = [row for row in m.memberships if row[0] not in gone]
+                for uid, gid in ended:  # the user's group_ids follow; core_user itself is not written
+                    m.users[uid].group_ids = [g for g in m.users[uid].group_ids if g != gid]
+                touched.viewers = True
+            elif stream == "segments":  # deprecated DELETE /api/segment/:id archives (see archive)
+                raise ValueError("Metabase archives segments, it does not delete them: archive them")
             elif stream == "tables":  # retired by a sync; fields stay, as cards' metadata refers to them
                 for db in {t.db_id for t in rows}:
                     m.databases[db].tables = [t for t in m.databases[db].tables if t.id not in gone]
@@ -288,9 +296,11 @@ class Changes:
             return {u.id: u for u in m.people()}
         if stream == "collections":
             return {c.id: c for c in m.collections.values() if c.type is None}
+        if stream == "permission_group_memberships":
+            return {mid: _Membership(mid, uid, gid) for mid, uid, gid in m.memberships}
         try:
             return {"cards": m.cards, "dashboards": m.dashboards, "native_query_snippets": m.snippets,
-                    "databases": m.databases, "tables": m.tables}[stream]
+                    "databases": m.databases, "tables": m.tables, "segments": m.segments}[stream]
         except KeyError:
             raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS))) from None
 
@@ -348,8 +358,11 @@ class Changes:
         self.api.cache.clear()
 
     def _set_archived(self, stream, ids, archived: bool, at):
-        if stream not in ("cards", "dashboards", "native_query_snippets"):
-            raise ValueError("only cards, dashboards and native_query_snippets are archived here, not %r" % stream)
+        """Archiving writes `archived` (segments: PUT /api/segment/:id {"archived": true}; they are
+        timestamped, metabase-api.md 9.3), a real change: updated_at moves."""
+        if stream not in ("cards", "dashboards", "native_query_snippets", "segments"):
+            raise ValueError("only cards, dashboards, native_query_snippets and segments are archived here, not %r"
+                             % stream)
         with self.lock:
             touched = _Touched()
             changed = []
@@ -357,7 +370,7 @@ class Changes:
                 if row.archived == archived:
                     continue  # nothing changes, so Metabase writes nothing
                 row.archived = archived
-                if stream != "native_query_snippets":
+                if stream in ("cards", "dashboards"):
                     row.archived_directly = archived
                 self._stamp(row, self.clock.tick(at))
                 changed.append(row.id)
@@ -586,6 +599,14 @@ class Changes:
         m.tables = {**m.tables, tid: table}
         db.tables = db.tables + [table]
         return table
+
+
+class _Membership:
+    """A membership row as the changes API addresses it (model.py keeps them as tuples)."""
+    __slots__ = ("id", "user_id", "group_id")
+
+    def __init__(self, mid: int, uid: int, gid: int):
+        self.id, self.user_id, self.group_id = mid, uid, gid
 
 
 class _Touched:

@@ -456,7 +456,7 @@ class Emulator:
         return self.changes.edit(stream, ids, at)
 
     def archive(self, stream: str, ids, at=None) -> list:
-        """Archive cards, dashboards or snippets (stamps updated_at); returns the ids that changed."""
+        """Archive cards, dashboards, snippets or segments (stamps updated_at); returns the ids that changed."""
         return self.changes.archive(stream, ids, at)
 
     def unarchive(self, stream: str, ids, at=None) -> list:
