@@ -73,15 +73,148 @@ REDIRECTED = (
 SESSION_ID = re.compile(r"[\x21-\x7e]{1,256}")  # a UUID in practice; anything else could not be a header
 REFUSED_LOGINS = 3
 MAX_RENEWALS = 30
-# Endpoints that some Metabase versions lack, with the streams they feed and the versions that
-# have them: the manifest skips the stream on 404 "API endpoint does not exist.", this says why.
-OPTIONAL_ENDPOINTS = {
-    "timeline": ("timelines and timeline_events", "Metabase 0.43 and later"),
-    "segment": ("segments", "Metabase 0.40 and later"),
-    "pulse": ("dashboard_subscriptions", "Metabase 0.40 to 0.57 at least (deprecated since 0.52)"),
-    "alert": ("alerts", "Metabase 0.40 to 0.57 at least (deprecated since 0.54)"),
-    "permissions/membership": ("permission_group_memberships", "Metabase 0.40 and later"),
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What an endpoint serves and who may read it: for the warning when it is skipped (the
+    manifest skips a 404 "API endpoint does not exist.", a 402 and a 403 on these) and for the
+    notice, at the start of a sync, of what this Metabase and credential cannot serve."""
+
+    streams: str  # the streams it feeds
+    versions: str  # which Metabase versions have it, as a user reads it
+    since: Optional[int] = None  # the first 0.<minor> that has it (open source)
+    enterprise_since: Optional[int] = None  # the first minor of an Enterprise build that has it
+    admin: bool = False  # superusers only (others get 403)
+    admin_since: Optional[int] = None  # superusers only from this minor on
+    feature: Optional[str] = None  # the Enterprise token feature it needs
+
+
+ENDPOINTS = {
+    "timeline": Endpoint("timelines and timeline_events", "Metabase 0.43 and later", since=43),
+    "segment": Endpoint("segments", "Metabase 0.40 and later"),
+    "pulse": Endpoint("dashboard_subscriptions", "Metabase 0.40 to 0.64 at least (deprecated since 0.52)"),
+    "alert": Endpoint("alerts", "Metabase 0.40 to 0.64 at least (read from 0.54 through /api/notification)"),
+    "notification": Endpoint("alerts", "Metabase 0.54 and later", since=54),
+    "permissions/membership": Endpoint("permission_group_memberships", "Metabase 0.40 and later", admin=True),
+    "permissions/group": Endpoint("permission_groups", "Metabase 0.40 and later", admin=True),
+    "user": Endpoint("users", "every Metabase", admin_since=47),
+    "dashboard": Endpoint("the dashboards' list (read from the collections' items instead)",
+                          "every Metabase but 0.48.0"),
+    "document": Endpoint("documents", "Metabase 0.58 and later (Enterprise 0.57: /api/ee/document)", since=58),
+    "ee/document": Endpoint("documents", "Metabase Enterprise 0.57", enterprise_since=57),
+    "transform": Endpoint("transforms", "Metabase 0.59 and later (Enterprise 0.58: /api/ee/transform)", since=59,
+                          admin=True),
+    "ee/transform": Endpoint("transforms", "Metabase Enterprise 0.58", enterprise_since=58, admin=True),
+    "measure": Endpoint("measures", "Metabase 0.60 and later", since=60),
+    "collection/graph": Endpoint("collection_permissions", "every Metabase", admin=True),
+    "permissions/graph": Endpoint("data_permissions", "every Metabase", admin=True),
+    "ee/logs/query_execution": Endpoint("query_executions", "Metabase Pro and Enterprise 0.46 and later, with "
+                                        "the audit app (Usage analytics)", enterprise_since=46, admin=True,
+                                        feature="audit_app"),
 }
+
+
+def _endpoint_of(path: str) -> Optional[str]:
+    """The ENDPOINTS key a request path (after /api/) belongs to: the longest that leads it."""
+    keys = [key for key in ENDPOINTS if path == key or path.startswith(key + "/")]
+    return max(keys, key=len) if keys else None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The Metabase a sync talks to, from its `GET /api/session/properties` (metabase-api.md 11.9):
+    `version.tag` is v0.<minor>.<patch> on open source builds and v1.<minor>.<patch> on Enterprise
+    ones; `token-features` says which paid features are on; the settings the caller may read say
+    whether it is an admin (superusers also get the settings of :admin visibility, such as
+    `check-for-updates`; Metabase before about 0.47 sent public settings only: not known)."""
+
+    tag: str = ""
+    minor: Optional[int] = None
+    enterprise: bool = False
+    features: Mapping[str, Any] = None
+    admin: Optional[bool] = None
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> "Instance":
+        tag = str((properties.get("version") or {}).get("tag") or "")
+        match = re.match(r"v(\d+)\.(\d+)", tag)
+        minor = int(match.group(2)) if match else None
+        admin = True if "check-for-updates" in properties else (False if minor and minor >= 47 else None)
+        features = properties.get("token-features") if isinstance(properties.get("token-features"), dict) else {}
+        return cls(tag, minor, bool(match and match.group(1) != "0"), features, admin)
+
+    def has(self, endpoint: str) -> Optional[bool]:
+        """Whether this version and edition serve the endpoint (None: not known)."""
+        about = ENDPOINTS[endpoint]
+        if self.minor is None:
+            return None
+        if about.enterprise_since is not None and self.enterprise and self.minor >= about.enterprise_since:
+            return not about.feature or bool((self.features or {}).get(about.feature))
+        return about.since is not None and self.minor >= about.since or \
+            about.since is None and about.enterprise_since is None
+
+    def cannot(self, endpoint: str) -> Optional[str]:
+        """Why this Metabase or credential cannot serve the endpoint, if it is known that it cannot."""
+        about = ENDPOINTS[endpoint]
+        if self.has(endpoint) is False:
+            if about.feature and self.enterprise and self.minor >= (about.enterprise_since or 0):
+                return f"this Enterprise build has no {about.feature} feature"
+            return f"{about.versions} have it"
+        needs_admin = about.admin or (about.admin_since is not None and (self.minor or 0) >= about.admin_since)
+        if needs_admin and self.admin is False:
+            return "admins only"
+        return None
+
+
+def _describe(instance: Instance, api_url: str) -> list:
+    """The notices of a sync's first lines: what Metabase this is, and which streams it or this
+    credential cannot serve (each stream once, with its first reason)."""
+    if instance.minor is None:
+        return [("warning", f"Metabase at {api_url} did not say its version (GET /api/session/properties): "
+                            "streams that some versions lack are asked for and skipped if they answer 404.")]
+    features = sorted(name for name, on in (instance.features or {}).items() if on)
+    edition = ("Enterprise" + (f" with {', '.join(features)}" if features else ", without a licence")
+               if instance.enterprise else "open source")
+    who = {True: "an admin", False: "not an admin", None: "not known to be an admin"}[instance.admin]
+    notices = [("info", f"Metabase {instance.tag} ({edition}) at {api_url}; this credential is {who}.")]
+    missing: dict = {}
+    for endpoint, about in ENDPOINTS.items():
+        why = instance.cannot(endpoint)
+        if why and not any(instance.has(other) and instance.cannot(other) is None
+                           for other, more in ENDPOINTS.items() if more.streams == about.streams):
+            missing.setdefault(about.streams, why)
+    if missing:
+        notices.append(("warning", "This Metabase or credential cannot serve these streams; they will be "
+                        "skipped: " + "; ".join(f"{streams} ({why})" for streams, why in missing.items()) + "."))
+    return notices
+
+
+def metabase(config: Mapping[str, Any], headers: Optional[Mapping[str, str]] = None,
+             api_url: Optional[str] = None) -> Instance:
+    """What Metabase this sync talks to, asked once per sync (one request), and said in its first
+    log lines (check and read alike). `headers`: the credential's, so that the answer says whether
+    it is an admin; without them, an authenticator of this config makes them."""
+    with _SHARED_LOCK:
+        sync = _this_sync(config)
+        lock = sync.setdefault("instance lock", threading.Lock())
+    with lock:
+        if "instance" not in sync:
+            api_url = api_url or config.get("api_base_url") or ""
+            if headers is None:
+                headers = SessionTokenAuthenticator(config=config, parameters={}, api_base_url=api_url).get_auth_header()
+            try:
+                answer = requests.get(api_url + "session/properties", headers=dict(headers), timeout=(30, 60),
+                                      allow_redirects=False)
+                properties = answer.json() if answer.ok else {}
+            except (requests.RequestException, ValueError):
+                properties = {}
+            sync["instance"] = Instance.from_properties(properties if isinstance(properties, dict) else {})
+            for level, notice in _describe(sync["instance"], _without_query(api_url)):
+                getattr(logger, level)(notice)
+        return sync["instance"]
+
+
 HTML_ANSWER = (
     "{url} answered with an HTML page instead of Metabase's JSON API. Check instance_api_url: "
     "it must point at Metabase itself (e.g. https://metabase.example.com/api/), not at a "
@@ -231,6 +364,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._first_contact()
         request.headers.update(self.get_auth_header())
+        if not request.url.endswith("/session/properties"):
+            metabase(self.config, self.get_auth_header(), self._api_url)  # the first lines say what Metabase this is
         if self._after_response not in request.hooks["response"]:  # the CDK re-applies auth on retries
             request.register_hook("response", self._after_response)
         return request
@@ -378,12 +513,13 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         Metabase does not have, and (before Metabase 0.50) the detail of an archived dashboard."""
         url = urlsplit(response.url)
         endpoint = url.path[len(urlsplit(self._api_url).path):].strip("/")
-        if "API endpoint does not exist" in response.text and endpoint in OPTIONAL_ENDPOINTS:
-            streams, versions = OPTIONAL_ENDPOINTS[endpoint]
+        known = _endpoint_of(endpoint)
+        if "API endpoint does not exist" in response.text and known:
+            about = ENDPOINTS[known]
             request = f"GET {url.path}" + (f"?{url.query}" if url.query else "")
             message = (f"Skipping {request}: this Metabase does not have it (404 API endpoint does not "
-                       f"exist; {versions} have it), so {streams} stay empty.")
-            endpoint = request
+                       f"exist; {about.versions} have it), so {about.streams} stay empty.")
+            endpoint = known
         elif '"archived"' in response.text and endpoint.startswith("dashboard/"):
             endpoint = "dashboard/:id"
             message = ("Skipping archived dashboards: Metabase before 0.50 does not serve them (GET "
@@ -639,6 +775,62 @@ class CardType(RecordTransformation):
                   stream_state: Any = None, stream_slice: Any = None) -> None:
         if not record.get("type"):
             record["type"] = "model" if record.get("dataset") else "question"
+
+
+@dataclass
+class AlertColumns(RecordTransformation):
+    """Gives every alert the same columns whichever Metabase sent it: a pulse with one card from
+    `GET /api/alert` (0.40 to 0.53), or a card notification from `GET /api/notification` (0.54+,
+    metabase-api.md 11.2): `card_id` (`card.id`, or `payload.card_id`: the 0.54+ alert list no
+    longer names the card), `archived` (not `active` from 0.54), `alert_condition` (rows or goal),
+    `alert_above_goal`, `alert_first_only`, `schedule` (cron from 0.54, the first channel's before)
+    and `recipients`: one row per user, group or raw address of each channel.
+
+    Python because the CDK cannot flatten the recipients of each channel into one list."""
+
+    parameters: InitVar[Mapping[str, Any]]
+
+    def transform(self, record: MutableMapping[str, Any], config: Optional[Mapping[str, Any]] = None,
+                  stream_state: Any = None, stream_slice: Any = None) -> None:
+        if "payload_type" in record:  # a notification
+            payload = record.get("payload") or {}
+            condition = payload.get("send_condition")
+            cron = next((s.get("cron_schedule") for s in record.get("subscriptions") or () if s.get("cron_schedule")),
+                        None)
+            record.update(card_id=payload.get("card_id"), archived=not record.get("active", True),
+                          alert_condition=None if condition is None else "rows" if condition == "has_result" else "goal",
+                          alert_above_goal={"goal_above": True, "goal_below": False}.get(condition),
+                          alert_first_only=payload.get("send_once"),
+                          schedule={"cron": cron, "type": None, "hour": None, "day": None, "frame": None},
+                          recipients=[_recipient(handler.get("channel_type"), r)
+                                      for handler in record.get("handlers") or () for r in handler.get("recipients") or ()])
+        else:  # a pulse with one card
+            channels = record.get("channels") or []
+            first = channels[0] if channels else {}
+            record.update(card_id=(record.get("card") or {}).get("id"),
+                          schedule={"cron": None, "type": first.get("schedule_type"), "hour": first.get("schedule_hour"),
+                                    "day": first.get("schedule_day"), "frame": first.get("schedule_frame")},
+                          recipients=[_recipient(channel.get("channel_type"), r)
+                                      for channel in channels for r in channel.get("recipients") or ()])
+
+
+# A notification recipient's type (metabase-api.md 11.2) as the alerts' `recipients` name it.
+RECIPIENT_TYPES = {"notification-recipient/user": "user", "notification-recipient/group": "group",
+                   "notification-recipient/raw-value": "email", "notification-recipient/template": "template"}
+
+
+def _recipient(channel_type: Any, recipient: Mapping[str, Any]) -> dict:
+    """{channel_type, type (user, group, email or template), user_id, group_id, email}."""
+    channel = str(channel_type or "").split("/")[-1] or None  # "channel/email" from 0.54
+    details = recipient.get("details") or {}
+    if "type" in recipient:  # a notification recipient
+        kind = RECIPIENT_TYPES.get(recipient.get("type"), recipient.get("type"))
+        user = recipient.get("user") or {}
+        return {"channel_type": channel, "type": kind, "user_id": recipient.get("user_id"),
+                "group_id": recipient.get("permissions_group_id"),
+                "email": details.get("value") if kind == "email" else user.get("email")}
+    return {"channel_type": channel, "type": "user" if recipient.get("id") is not None else "email",
+            "user_id": recipient.get("id"), "group_id": None, "email": recipient.get("email")}
 
 
 @dataclass
@@ -1140,6 +1332,52 @@ def _share(config: Mapping[str, Any], name: str, ids: set) -> None:
 def _shared(config: Mapping[str, Any], name: str) -> Optional[frozenset]:
     with _SHARED_LOCK:
         return _this_sync(config).get(name)
+
+
+@dataclass
+class EndpointPartitions(PartitionRouter):
+    """The partitions of a stream whose endpoint depends on the Metabase version (`metabase()`,
+    one request per sync): each of `partition_router`'s (or one) with `endpoint`, the first of
+    `endpoints` this version serves; when it serves none, no partition: the stream is skipped
+    with a warning, sending nothing (a listing skipped is not complete: no deletion records).
+    When the version is not known, the first endpoint, skipped if it answers 404.
+
+    Python because no CDK component can choose a request by what another answer said."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config
+    endpoints: list
+    partition_router: Optional[PartitionRouter] = None
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        instance = metabase(self.config)
+        served = [e for e in self.endpoints if instance.has(e) is not False]
+        if not served:
+            about = ENDPOINTS[self.endpoints[0]]
+            logger.warning(f"Skipping {about.streams}: Metabase {instance.tag} does not serve them "
+                           f"({instance.cannot(self.endpoints[0])}).")
+            _IGNORED.count = _ignored_responses() + 1
+            return
+        slices = self.partition_router.stream_slices() if self.partition_router else \
+            [StreamSlice(partition={}, cursor_slice={})]
+        for stream_slice in slices:
+            yield StreamSlice(partition={**stream_slice.partition, "endpoint": served[0]},
+                              cursor_slice=stream_slice.cursor_slice, extra_fields=stream_slice.extra_fields)
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return self.partition_router.get_stream_state() if self.partition_router else None
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_params(**kwargs) if self.partition_router else {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_headers(**kwargs) if self.partition_router else {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
+        return self.partition_router.get_request_body_data(**kwargs) if self.partition_router else {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_body_json(**kwargs) if self.partition_router else {}
 
 
 @dataclass

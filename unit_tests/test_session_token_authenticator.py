@@ -41,6 +41,8 @@ class FakeMetabase:
         rsps.add_callback(responses.POST, API + "session", callback=self._login)
         rsps.add_callback(responses.GET, API + "card", callback=self._card)
         rsps.add_callback(responses.GET, API + "user", callback=self._card)
+        rsps.add_callback(responses.GET, API + "session/properties", callback=self._properties)
+        self.properties_calls = []  # the credential header each GET /api/session/properties came with
 
     def _login(self, request):
         threading.Event().wait(self.login_delay)  # widens the window for racing threads
@@ -51,6 +53,15 @@ class FakeMetabase:
             session = str(uuid.uuid4())
             self.valid.add(session)
         return 200, {}, json.dumps({"id": session})
+
+    def _properties(self, request):
+        """Public settings for anyone, and the :admin ones (check-for-updates) for the admin key."""
+        self.properties_calls.append(request.headers.get("X-API-Key") or request.headers.get("X-Metabase-Session"))
+        answer = {"version": {"tag": "v0.50.29", "hash": "e8d2f4b", "date": "2024-10-03", "branch": "release-x.50.x"},
+                  "token-features": {"audit_app": False}}
+        if request.headers.get("X-API-Key") == API_KEY:
+            answer["check-for-updates"] = True
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer)
 
     def _card(self, request):
         with self._lock:
@@ -178,7 +189,7 @@ def test_forbidden_answer_is_logged_as_a_warning_once(metabase, make_authenticat
     with caplog.at_level(logging.WARNING, logger="airbyte"):
         assert get(auth, "user").status_code == 403
         assert get(auth, "user").status_code == 403
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "refused" in r.getMessage()]
     assert len(warnings) == 1
     assert "/api/user" in warnings[0].getMessage() and "403" in warnings[0].getMessage()
 
@@ -392,3 +403,21 @@ def test_an_instance_api_url_requests_cannot_send_to_safely_is_a_config_error(ma
     assert raised.value.failure_type == FailureType.config_error
     assert expected in raised.value.message and "secret" not in raised.value.message
     assert metabase.data_calls == metabase.logins == 0
+
+
+def test_the_first_request_of_a_sync_asks_once_which_metabase_this_is(metabase, components, caplog):
+    """One GET /api/session/properties per sync (per config object), with the credential, however
+    many authenticators and requests; its notice is the sync's first log line."""
+    config = {"instance_api_url": API, "api_base_url": API, "api_key": API_KEY}
+    authenticators = [components.SessionTokenAuthenticator(config=config, parameters={}, api_base_url=API)
+                      for _ in range(3)]
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        for auth in authenticators:
+            assert get(auth, "card").status_code == 200
+    assert metabase.properties_calls == [API_KEY]
+    notices = [r.getMessage() for r in caplog.records if "v0.50.29" in r.getMessage()]
+    assert notices == [f"Metabase v0.50.29 (open source) at {API}; this credential is an admin."]
+    # another sync (another config object) asks again
+    other = components.SessionTokenAuthenticator(config=dict(config), parameters={}, api_base_url=API)
+    assert get(other, "card").status_code == 200
+    assert metabase.properties_calls == [API_KEY, API_KEY]
