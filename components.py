@@ -448,6 +448,8 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             self._warn_forbidden(response)
         elif response.status_code == 404:
             self._warn_missing(response)
+        elif response.status_code == 402:
+            self._warn_unlicensed(response)
         renewals = 0
         while response.status_code == 401 and self._can_login() and not self._api_key:
             if renewals == MAX_RENEWALS:  # other threads used up each new session before this one could
@@ -507,6 +509,17 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
             logger.warning(
                 f"Metabase refused GET {path} (403 Forbidden): {who} lacks the permission it needs."
             )
+
+    def _warn_unlicensed(self, response: requests.Response) -> None:
+        """An Enterprise build without the licence an /api/ee/ endpoint needs answers 402."""
+        path = urlsplit(response.url).path
+        known = _endpoint_of(path[len(urlsplit(self._api_url).path):].strip("/"))
+        key = known or path
+        if key not in self._warned_missing:
+            self._warned_missing.add(key)
+            streams = ENDPOINTS[known].streams if known else "this stream"
+            logger.warning(f"Skipping GET {path}: this Metabase Enterprise build has no licence for it (402 Payment "
+                           f"Required), so {streams} stay empty.")
 
     def _warn_missing(self, response: requests.Response) -> None:
         """404s the manifest skips, logged by the CDK at INFO only: an endpoint this version of
@@ -717,7 +730,9 @@ class JsonArrayStreamDecoder(Decoder):
     # parse about 40 % slower than 32 KiB ones (docs/performance.md).
     chunk_size: int = 1 << 15
     # What the endpoint answers: "array" (objects with an id: GET /api/card), "object"
-    # (GET /api/dashboard/:id) or "envelope" ({"data": [objects with an id]}: GET /api/database).
+    # (GET /api/dashboard/:id), "envelope" ({"data": [objects with an id]}: GET /api/database) or
+    # "items" ({"items": [objects with an id]}, or such an array, decoded as the items: GET
+    # /api/document, whose early builds answered a bare array, metabase-api.md 11.3).
     shape: str = "array"
 
     def is_stream_response(self) -> bool:
@@ -735,13 +750,14 @@ class JsonArrayStreamDecoder(Decoder):
             if not first:
                 raise _wrong_shape(response, "an empty body", self.shape)
             if first.lstrip()[:1] == b"[":
-                if self.shape != "array":
+                if self.shape not in ("array", "items"):
                     raise _wrong_shape(response, "an array", self.shape)
                 items = ijson.items(reader, "item", use_float=True)
             else:
-                items = [_whole(response, _loads(b"".join(iter(reader.read, b""))), self.shape)]
+                body = _whole(response, _loads(b"".join(iter(reader.read, b""))), self.shape)
+                items = body["items"] if self.shape == "items" else [body]
             for item in items:
-                if self.shape == "array" and not _has_id(item):
+                if self.shape in ("array", "items") and not _has_id(item):
                     raise _wrong_shape(response, "an item that is no object with an id", self.shape)
                 yield item
                 # Hand the interpreter lock to the thread that prints records: otherwise the
@@ -1428,32 +1444,88 @@ CLAUSES = (("source-table", "source"), ("source-card", "source"), ("source-query
            ("joins", "join"), ("expressions", "expression"), ("filter", "filter"), ("filters", "filter"),
            ("aggregation", "aggregation"), ("breakout", "breakout"), ("order-by", "order_by"),
            ("fields", "fields"), ("template-tags", "template_tag"))
-REFERENCES = {"field": "field", "field-id": "field", "segment": "segment", "metric": "metric"}
+REFERENCES = {"field": "field", "field-id": "field", "segment": "segment", "metric": "metric", "measure": "measure"}
 
 
 @dataclass
-class CardDependencies(RecordTransformation):
-    """Gives every card `dependencies`: one {type, id, via} per table, card, field, snippet,
-    segment or metric its own dataset_query names (MBQL 4, MBQL 5 or native template tags).
+class Dependencies(RecordTransformation):
+    """Gives every record `dependencies`: one {type, id, via} per table, card, field, snippet,
+    segment, metric, measure or dashboard it names, in one vocabulary for what reads what:
+    - `of: card`: a question's own dataset_query (MBQL 4, MBQL 5 or native template tags);
+    - `of: transform`: a transform's source query, read as a card's, or a Python transform's
+      source tables (`via` source_table; a table named but not yet made: id null, `name`
+      "schema.table"); also `target_table_id`, the table it writes (`table`, null before it exists);
+    - `of: measure`: a measure's definition, an MBQL 5 query with one aggregation;
+    - `of: document`: a document's ProseMirror body: the cards it embeds (`cardEmbed`, via embed)
+      and what it links (`smartLink`: card, model, table, dashboard; via link).
 
-    Python because no CDK component can walk a query of any depth; a plain walk of the parsed
-    dict, with no request, Jinja or JSON round trip (docs/performance.md gives its cost)."""
+    Python because no CDK component can walk a query or a document of any depth; a plain walk of
+    the parsed dict, with no request, Jinja or JSON round trip (docs/performance.md gives its cost)."""
 
     parameters: InitVar[Mapping[str, Any]]
+    of: str = "card"
 
     def transform(self, record: MutableMapping[str, Any], config: Optional[Mapping[str, Any]] = None,
                   stream_state: Any = None, stream_slice: Any = None) -> None:
         found: dict = {}
-        query = record.get("dataset_query")
-        if isinstance(query, dict):
-            stages = query.get("stages")
-            if isinstance(stages, list) and stages:  # MBQL 5: the last stage is the question's own
-                _stage(stages[-1], stages[:-1], found)
-            elif isinstance(query.get("query"), dict):  # MBQL 4
-                _stage(query["query"], (), found)
-            elif isinstance(query.get("native"), dict):  # MBQL 4 native
-                _stage(query["native"], (), found)
+        if self.of == "card":
+            _query(record.get("dataset_query"), found)
+        elif self.of == "measure":
+            _query(record.get("definition"), found)
+        elif self.of == "document":
+            _document(record.get("document"), found)
+        elif self.of == "transform":
+            source = record.get("source") or {}
+            _query(source.get("query"), found)
+            _python_tables(source.get("source-tables"), found)
+            record["target_table_id"] = (record.get("table") or {}).get("id")
         record["dependencies"] = list(found.values())
+
+
+def _query(query: Any, found: dict) -> None:
+    if isinstance(query, dict):
+        stages = query.get("stages")
+        if isinstance(stages, list) and stages:  # MBQL 5: the last stage is the question's own
+            _stage(stages[-1], stages[:-1], found)
+        elif isinstance(query.get("query"), dict):  # MBQL 4
+            _stage(query["query"], (), found)
+        elif isinstance(query.get("native"), dict):  # MBQL 4 native
+            _stage(query["native"], (), found)
+
+
+def _python_tables(tables: Any, found: dict) -> None:
+    """A Python transform's source tables: {alias: table id | {database_id, schema, table,
+    table_id}} or, newer, [{alias, database_id, schema, table, table_id}] (metabase-api.md 11.4)."""
+    for table in (tables.values() if isinstance(tables, dict) else tables if isinstance(tables, list) else ()):
+        if type(table) is int:
+            _add(found, "table", table, "source_table")
+        elif isinstance(table, dict):
+            ident = table.get("table_id")
+            name = ".".join(str(part) for part in (table.get("schema"), table.get("table")) if part)
+            _add(found, "table", ident if type(ident) is int else None, "source_table", name or None)
+
+
+# What a document's smartLink names, by its model (a missing model is a card; others are skipped).
+LINKED = {"card": "card", "dataset": "card", "table": "table", "dashboard": "dashboard"}
+
+
+def _document(node: Any, found: dict) -> None:
+    """Every cardEmbed and smartLink anywhere in a ProseMirror tree, in document order."""
+    if isinstance(node, list):
+        for child in node:
+            _document(child, found)
+    elif isinstance(node, dict):
+        attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
+        if node.get("type") == "cardEmbed":  # a positive id: a card; a static embed has none, a draft a negative one
+            if type(attrs.get("id")) is int and attrs["id"] > 0:
+                _add(found, "card", attrs["id"], "embed")
+        elif node.get("type") == "smartLink":
+            target, entity = LINKED.get(attrs.get("model") or "card"), attrs.get("entityId")
+            if isinstance(entity, str) and entity.isdigit():
+                entity = int(entity)
+            if target and type(entity) is int:
+                _add(found, target, entity, "link")
+        _document(node.get("content"), found)
 
 
 def _stage(stage: Any, earlier: Any, found: dict) -> None:
@@ -1474,10 +1546,13 @@ def _stage(stage: Any, earlier: Any, found: dict) -> None:
 
 
 def _add(found: dict, kind: str, ident: Any, via: str, name: Any = None) -> None:
+    """One dependency per (type, id), the first place it is named; a snippet keeps its name (old
+    cards name it without its id), so does a table named by its name alone."""
     key = (kind, ident if ident is not None else name)
     if key not in found:
-        found[key] = {"type": kind, "id": ident, "via": via} if kind != "snippet" else \
-            {"type": kind, "id": ident, "via": via, "name": name}
+        found[key] = {"type": kind, "id": ident, "via": via}
+        if kind == "snippet" or (ident is None and name is not None):
+            found[key]["name"] = name
 
 
 def _source(key: str, value: Any, via: str, found: dict) -> None:
@@ -1535,7 +1610,8 @@ def _template_tags(tags: Any, found: dict) -> None:
 
 
 EXPECTED_SHAPES = {"array": "a JSON array of objects with an id", "object": "a JSON object",
-                   "envelope": "a JSON object whose data is an array of objects with an id"}
+                   "envelope": "a JSON object whose data is an array of objects with an id",
+                   "items": "a JSON object whose items is an array of objects with an id"}
 
 
 def _loads(body: bytes) -> Any:
@@ -1559,8 +1635,9 @@ def _whole(response: requests.Response, body: Any, shape: str) -> Any:
         raise _wrong_shape(response, kind.get(type(body), "a scalar"), shape)
     if shape == "array":
         raise _wrong_shape(response, "an object", shape)
-    if shape == "envelope" and not (isinstance(body.get("data"), list) and all(map(_has_id, body["data"]))):
-        raise _wrong_shape(response, "an object without a data array of objects with an id", shape)
+    key = {"envelope": "data", "items": "items"}.get(shape)
+    if key and not (isinstance(body.get(key), list) and all(map(_has_id, body[key]))):
+        raise _wrong_shape(response, f"an object without a {key} array of objects with an id", shape)
     return body
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m integration_tests.bench_lineage --cost 30000
     .venv/bin/python -m integration_tests.bench_lineage --cache-variant 3000
 
---cost: CardDependencies per card over the emulator's GET /api/card items (the dicts the decoder
+--cost: Dependencies per card over the emulator's GET /api/card items (the dicts the decoder
 hands over), rendered one at a time so memory stays flat, only the transformation timed; and the
 dependency edges by type.
 --cache-variant: why there is no card_dependencies stream. Peak RSS of the CLI syncing `cards`
@@ -34,7 +34,7 @@ def cost(cards: int, profiles: list) -> None:
     spec = importlib.util.spec_from_file_location("components", ROOT / "components.py")
     components = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(components)
-    transformation = components.CardDependencies(parameters={})
+    transformation = components.Dependencies(parameters={})
     model = Model(seed=1, scale=Scale(cards=cards))
     for name in profiles:
         render = Render(PROFILES[name], model)
@@ -47,7 +47,7 @@ def cost(cards: int, profiles: list) -> None:
             transformation.transform(record)
             spent += time.perf_counter() - started
             edges.update(d["type"] for d in record["dependencies"])
-        print(f"{name}: {cards} cards, {size / 1e6:.0f} MB, {spent:.3f} s in CardDependencies = "
+        print(f"{name}: {cards} cards, {size / 1e6:.0f} MB, {spent:.3f} s in Dependencies = "
               f"{spent / cards * 1e6:.2f} µs/card; edges {dict(sorted(edges.items()))}")
 
 

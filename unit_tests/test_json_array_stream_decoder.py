@@ -134,6 +134,8 @@ def test_invalid_json_is_a_system_error_naming_the_endpoint(decoder, text):
     ("object", b'[{"id": 1}]', "an array"),
     ("envelope", b'{"total": 0}', "an object without a data array"),
     ("envelope", b'{"data": [{"name": "no id"}]}', "an object without a data array"),
+    ("items", b'{"data": [{"id": 1}]}', "an object without a items array"),
+    ("items", b'[{"name": "no id"}]', "an item that is no object with an id"),
 ])
 def test_an_answer_of_another_shape_is_a_plain_error_naming_the_endpoint(components_module, shape, text, found):
     decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape=shape)
@@ -153,3 +155,12 @@ def test_object_answer_with_an_integer_beyond_64_bits_is_decoded(components_modu
     decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape="object")
     detail = {"id": 7, "dashcards": [], "fingerprint": {"max": 2**70, "avg": 1.5}}
     assert list(decoder.decode(response(Body([json.dumps(detail).encode()])))) == [detail]
+
+
+@pytest.mark.parametrize("text", [
+    b'{"items": [{"id": 3, "name": "Q3 review"}, {"id": 5, "name": "Runbook"}]}',  # GET /api/document
+    b'[{"id": 3, "name": "Q3 review"}, {"id": 5, "name": "Runbook"}]',  # its early builds: a bare array
+])
+def test_an_items_envelope_or_a_bare_array_gives_the_items(components_module, text):
+    decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape="items")
+    assert list(decoder.decode(response(Body([text])))) == [{"id": 3, "name": "Q3 review"}, {"id": 5, "name": "Runbook"}]

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
            "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
-           "timelines", "timeline_events", "dashboard_subscriptions", "alerts"]
+           "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures"]
 CONFIG = {"instance_api_url": "https://metabase.example.com/api/", "api_key": "mb_fake"}
 
 

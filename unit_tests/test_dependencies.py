@@ -1,6 +1,7 @@
-"""CardDependencies (components.py): each card's direct dependencies, read from its own
-dataset_query. Queries are shaped as Metabase sends them (metabase-api.md section 10.2); every
-expected list is written by hand."""
+"""Dependencies (components.py): each card's direct dependencies, read from its own
+dataset_query, and those of transforms, measures and documents in the same vocabulary. Queries,
+transforms, measures and documents are shaped as Metabase sends them (metabase-api.md sections
+10.2, 11.3 to 11.5); every expected list is written by hand."""
 
 import json
 
@@ -9,7 +10,7 @@ import pytest
 
 @pytest.fixture
 def deps(components_module):
-    transformation = components_module.CardDependencies(parameters={})
+    transformation = components_module.Dependencies(parameters={})
 
     def run(dataset_query):
         record = {"id": 1, "dataset_query": dataset_query}
@@ -154,7 +155,7 @@ def test_snippets_carry_their_name_and_two_without_id_stay_apart(components_modu
              "snippet: b": {"type": "snippet", "snippet-name": "b"},
              "snippet: c": {"type": "snippet", "snippet-name": "c"},
              "d": {"type": "dimension", "dimension": ["field", {"lib/uuid": "x", "base-type": "type/Text"}, 78]}}}]}}
-    components_module.CardDependencies(parameters={}).transform(record)
+    components_module.Dependencies(parameters={}).transform(record)
     assert record["dependencies"] == [
         {"type": "snippet", "id": 9, "via": "template_tag", "name": "a"},
         {"type": "snippet", "id": None, "via": "template_tag", "name": "b"},
@@ -184,7 +185,7 @@ def test_every_item_fits_the_schema(components_module):
     record = {"id": 1, "dataset_query": {"database": 1, "type": "native", "native": {
         "query": "SELECT 1", "template-tags": {"s": {"type": "snippet", "snippet-name": "s"},
                                                "c": {"type": "card", "card-id": 3}}}}}
-    components_module.CardDependencies(parameters={}).transform(record)
+    components_module.Dependencies(parameters={}).transform(record)
     assert len(record["dependencies"]) == 2
     jsonschema.validate(record, schema)
 
@@ -194,3 +195,87 @@ def test_every_item_fits_the_schema(components_module):
 def test_the_foreign_key_of_an_implicit_join_is_a_field_too(deps, ref):
     query = {"database": 1, "type": "query", "query": {"source-table": 2, "breakout": [ref]}}
     assert deps(query) == [("table", 2, "source"), ("field", 22, "breakout"), ("field", 21, "breakout")]
+
+
+def dependencies_of(components_module, of, record):
+    components_module.Dependencies(parameters={}, of=of).transform(record, config={}, stream_state={}, stream_slice={})
+    return [tuple(d.get(k) for k in ("type", "id", "via", "name")) for d in record["dependencies"]]
+
+
+def test_an_mbql5_card_aggregating_a_measure_depends_on_it(components_module):
+    uuid = {"lib/uuid": "00000000-0000-4000-8000-000000000001"}
+    query = {"lib/type": "mbql/query", "database": 1, "stages": [{
+        "lib/type": "mbql.stage/mbql", "source-table": 4,
+        "aggregation": [["measure", uuid, 7], ["sum", uuid, ["field", uuid, 31]]]}]}
+    assert dependencies_of(components_module, "card", {"dataset_query": query}) == [
+        ("table", 4, "source", None), ("measure", 7, "aggregation", None), ("field", 31, "aggregation", None)]
+
+
+def test_a_measure_depends_on_its_table_fields_and_segments(components_module):
+    uuid = {"lib/uuid": "00000000-0000-4000-8000-000000000002"}
+    definition = {"lib/type": "mbql/query", "database": 2, "stages": [{
+        "lib/type": "mbql.stage/mbql", "source-table": 12,
+        "aggregation": [["sum", uuid, ["field", {"base-type": "type/Float", **uuid}, 120]]],
+        "filters": [["segment", uuid, 5], [">", uuid, ["field", uuid, 121], 0]]}]}
+    assert dependencies_of(components_module, "measure", {"definition": definition}) == [
+        ("table", 12, "source", None), ("segment", 5, "filter", None), ("field", 121, "filter", None),
+        ("field", 120, "aggregation", None)]
+
+
+def test_a_query_transform_depends_on_what_its_query_reads_and_names_its_table(components_module):
+    uuid = {"lib/uuid": "00000000-0000-4000-8000-000000000003"}
+    source = {"type": "query", "query": {"lib/type": "mbql/query", "database": 2, "stages": [{
+        "lib/type": "mbql.stage/mbql", "source-table": 12,
+        "joins": [{"lib/type": "mbql/join", "alias": "C", "stages": [{"lib/type": "mbql.stage/mbql", "source-table": 13}],
+                   "conditions": [["=", uuid, ["field", uuid, 120], ["field", {"join-alias": "C", **uuid}, 130]]]}]}]}}
+    record = {"source": source, "target": {"type": "table", "schema": "marts", "name": "orders_by_c"},
+              "table": {"id": 99, "name": "orders_by_c", "schema": "marts", "db_id": 2}}
+    assert dependencies_of(components_module, "transform", record) == [
+        ("table", 12, "source", None), ("table", 13, "join", None), ("field", 120, "join", None),
+        ("field", 130, "join", None)]
+    assert record["target_table_id"] == 99
+    not_yet = {"source": source, "target": {"type": "table", "schema": "marts", "name": "new"}, "table": None}
+    dependencies_of(components_module, "transform", not_yet)
+    assert not_yet["target_table_id"] is None
+
+
+def test_a_native_transform_depends_on_its_template_tags(components_module):
+    source = {"type": "query", "query": {"lib/type": "mbql/query", "database": 2, "stages": [{
+        "lib/type": "mbql.stage/native", "native": "SELECT * FROM {{#27-orders}} WHERE {{snippet: paid}}",
+        "template-tags": {"#27-orders": {"type": "card", "card-id": 27, "name": "#27-orders"},
+                          "snippet: paid": {"type": "snippet", "snippet-id": 3, "snippet-name": "paid"}}}]}}
+    assert dependencies_of(components_module, "transform", {"source": source}) == [
+        ("card", 27, "template_tag", None), ("snippet", 3, "template_tag", "paid")]
+
+
+@pytest.mark.parametrize("tables", [
+    {"orders": 12, "people": {"database_id": 2, "schema": "raw", "table": "people", "table_id": 14},
+     "later": {"database_id": 2, "schema": "raw", "table": "events", "table_id": None}},  # the spec's map
+    [{"alias": "orders", "database_id": 2, "schema": "public", "table": "orders", "table_id": 12},  # newer: a list
+     {"alias": "people", "database_id": 2, "schema": "raw", "table": "people", "table_id": 14},
+     {"alias": "later", "database_id": 2, "schema": "raw", "table": "events", "table_id": None}],
+])
+def test_a_python_transform_depends_on_its_source_tables_in_either_form(components_module, tables):
+    record = {"source": {"type": "python", "body": "def transform(orders, people, later): ...",
+                         "source-tables": tables}, "table": None}
+    assert dependencies_of(components_module, "transform", record) == [
+        ("table", 12, "source_table", None), ("table", 14, "source_table", None),
+        ("table", None, "source_table", "raw.events")]
+
+
+def test_a_document_depends_on_the_cards_it_embeds_and_what_it_links(components_module):
+    body = {"type": "doc", "content": [
+        {"type": "paragraph", "content": [
+            {"type": "text", "text": "See "},
+            {"type": "smartLink", "attrs": {"entityId": 12, "model": "dashboard"}},
+            {"type": "smartLink", "attrs": {"entityId": 40, "model": "dataset"}}]},
+        {"type": "cardEmbed", "attrs": {"id": 27}},
+        {"type": "cardEmbed", "attrs": {"id": None, "stored_result_id": 5}},  # a static embed: no card
+        {"type": "cardEmbed", "attrs": {"id": -3}},  # a draft placeholder
+        {"type": "bulletList", "content": [{"type": "listItem", "content": [{"type": "paragraph", "content": [
+            {"type": "smartLink", "attrs": {"entityId": 8, "model": "table"}},
+            {"type": "smartLink", "attrs": {"entityId": 27}},  # no model: a card (embedded already)
+            {"type": "smartLink", "attrs": {"entityId": 9, "model": "collection"}}]}]}]}]}  # not followed
+    assert dependencies_of(components_module, "document", {"document": body}) == [
+        ("dashboard", 12, "link", None), ("card", 40, "link", None), ("card", 27, "embed", None),
+        ("table", 8, "link", None)]
