@@ -30,6 +30,7 @@ from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, FailureType, Type
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
+from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
 from airbyte_cdk.sources.declarative.partition_routers.grouping_partition_router import GroupingPartitionRouter
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
@@ -1337,6 +1338,102 @@ def _sync_time(config: Mapping[str, Any]) -> datetime:
     """The sync's time: when its first stream was built."""
     with _SHARED_LOCK:
         return _this_sync(config)["time"]
+
+
+@dataclass
+class LogMonths(ListingPartitions):
+    """The partitions of a log read one month per request (the Enterprise query log, `GET
+    /api/ee/logs/query_execution/:yyyy-mm`, metabase-api.md 11.8): every month from the state's
+    (or from `start_date`; by default the current month and the two before) to the current one,
+    so a finished month is read once after it ends and never again, the current one each sync,
+    emitting only its rows at or after the state. A log deletes nothing: what Metabase purges
+    stays in the warehouse."""
+
+    start_date: Optional[str] = None
+
+    def __post_init__(self, parameters: Optional[Mapping[str, Any]]) -> None:
+        super().__post_init__(parameters)
+        self.listed = "log"
+
+    def _partitions(self) -> Iterable[StreamSlice]:
+        now = datetime.now(timezone.utc)
+        first = self.cutoff or _instant(f"{self.start_date}T00:00:00" if self.start_date else None) or \
+            datetime(now.year - (now.month <= 2), (now.month - 3) % 12 + 1, 1, tzinfo=timezone.utc)
+        year, month = first.year, first.month
+        while (year, month) <= (now.year, now.month):
+            yield StreamSlice(partition={"month": f"{year:04d}-{month:02d}"}, cursor_slice={})
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    def row_of(self, record: Mapping[str, Any]) -> Any:
+        return None
+
+    def wanted(self, record: Mapping[str, Any], cursor_field: str) -> bool:
+        moment = _instant(record.get(cursor_field)) if self.cutoff else None
+        return moment is None or moment >= self.cutoff
+
+    def _take(self, stream_slice: Optional[StreamSlice], rows: list) -> None:
+        pass
+
+    def _finish(self) -> set:
+        return set()
+
+    def _listing_state(self) -> Optional[dict]:
+        return None
+
+
+@dataclass
+class GraphRows(RecordExtractor):
+    """One row per entry of a permission graph (metabase-api.md 11.7), which no CDK extractor can
+    make (its keys are ids and names, its depth varies):
+    - `graph: collections` (`GET /api/collection/graph`): {group_id, collection_id ("root" or the
+      collection's id, as in `collections`), access} for read and write; no row for none (which
+      Metabase omits from 0.56.13);
+    - `graph: data` (`GET /api/permissions/graph`): {group_id, database_id, permission, schema_name,
+      table_id, value} per leaf. At the database level each key is a permission; below it `schemas`
+      is skipped, and `native`, `read` and `query` extend the permission (data.native,
+      download.native, data.read, data.query); any other key is a schema (the first such level)
+      or a table id (the second); schema_name and table_id are null where the value applies above."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    graph: str = "collections"
+
+    def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
+        if _is_html(response):
+            raise config_error(HTML_ANSWER.format(url=_without_query(response.url)))
+        try:
+            body = _whole(response, _loads(response.content), "object")
+        except ValueError as error:
+            raise _invalid_json(response, error)
+        groups = body.get("groups") if isinstance(body.get("groups"), dict) else {}
+        for group, entries in groups.items():
+            for key, value in (entries.items() if isinstance(entries, dict) else ()):
+                if self.graph == "collections":
+                    if value in ("read", "write"):
+                        yield {"group_id": _number(group), "collection_id": key if key == "root" else _number(key),
+                               "access": value}
+                else:
+                    for permission, permissions in (value.items() if isinstance(value, dict) else ()):
+                        for row in _leaves(permission, permissions, None, None):
+                            yield {"group_id": _number(group), "database_id": _number(key), **row}
+
+
+def _number(key: str) -> Any:
+    return int(key) if isinstance(key, str) and key.lstrip("-").isdigit() else key
+
+
+def _leaves(permission: str, value: Any, schema: Optional[str], table: Any) -> Iterator[dict]:
+    if not isinstance(value, dict):
+        yield {"permission": permission, "schema_name": schema, "table_id": table, "value": value}
+        return
+    for key, inner in value.items():
+        if key == "schemas":
+            yield from _leaves(permission, inner, schema, table)
+        elif key in ("native", "read", "query"):
+            yield from _leaves(f"{permission}.{key}", inner, schema, table)
+        elif schema is None:
+            yield from _leaves(permission, inner, key, table)
+        else:
+            yield from _leaves(permission, inner, schema, _number(key))
 
 
 def _share(config: Mapping[str, Any], name: str, ids: set) -> None:

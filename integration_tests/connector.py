@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "source-declarative-manifest"
 STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
            "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
-           "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures"]
+           "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures",
+           "collection_permissions", "data_permissions", "query_executions"]
 # Every stream's primary key is `id`, except these.
 PRIMARY_KEYS = {"permission_group_memberships": "membership_id"}
 DELETED_AT = "_ab_cdc_deleted_at"  # set on deletion records only

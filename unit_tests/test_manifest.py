@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
            "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
-           "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures"]
+           "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures",
+           "collection_permissions", "data_permissions", "query_executions"]
 CONFIG = {"instance_api_url": "https://metabase.example.com/api/", "api_key": "mb_fake"}
 
 
@@ -60,7 +61,9 @@ def test_inline_schema_is_identical_to_the_schema_file(stream):
 
 RESOLVED = ManifestReferenceResolver().preprocess_manifest(MANIFEST)
 STREAM_DEFINITIONS = {s["name"]: s for s in RESOLVED["streams"]}
-FULL_REFRESH_ONLY = {"collections", "permission_groups", "permission_group_memberships"}  # no updated_at
+FULL_REFRESH_ONLY = {"collections", "permission_groups", "permission_group_memberships",  # no updated_at
+                     "collection_permissions", "data_permissions"}
+LOGS = {"query_executions"}  # incremental on started_at; a log: no listing, no deletion records
 
 
 def declared_streams(name: str) -> list:
@@ -101,7 +104,7 @@ def client_side_filters(node) -> list:
     return []
 
 
-@pytest.mark.parametrize("stream", sorted(set(STREAMS) - FULL_REFRESH_ONLY))
+@pytest.mark.parametrize("stream", sorted(set(STREAMS) - FULL_REFRESH_ONLY - LOGS))
 def test_every_incremental_stream_keeps_its_listing_and_filters_on_this_side(stream):
     """Each incremental stream is read through ListingRetriever and ListingPartitions (deletion
     records), with one observing cursor on `updated_at` and no CDK client-side filter: that filter
@@ -177,3 +180,16 @@ def test_spec_secrets_and_options_are_documented():
 def test_every_url_form_leads_to_the_api_base(url, api_base_url, components_module):
     config = {**CONFIG, "instance_api_url": url}
     assert source(config)._config["api_base_url"] == api_base_url
+
+
+def test_the_query_log_is_read_a_month_per_request_from_the_state_on():
+    definition = STREAM_DEFINITIONS["query_executions"]
+    assert definition["incremental_sync"]["cursor_field"] == "started_at"
+    assert definition["retriever"]["cursor_field"] == "started_at"
+    assert definition["retriever"]["partition_router"]["class_name"].endswith(".LogMonths")
+    assert "stream_partition.month" in definition["retriever"]["retriever"]["requester"]["url"]
+    assert True not in client_side_filters(definition)
+    assert "_ab_cdc_deleted_at" not in definition["schema_loader"]["schema"]["properties"]
+    # no filter that matches an answer of 200 (the CDK would parse each month's answer whole again)
+    filters = definition["retriever"]["retriever"]["requester"]["error_handler"]["response_filters"]
+    assert all(f.get("http_codes") and 200 not in f["http_codes"] and "error_message_contains" not in f for f in filters)
