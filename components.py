@@ -172,13 +172,12 @@ def _describe(instance: Instance, api_url: str) -> list:
     """The notices of a sync's first lines: what Metabase this is, and which streams it or this
     credential cannot serve (each stream once, with its first reason)."""
     if instance.minor is None:
-        return [("warning", f"Metabase at {api_url} did not say its version (GET /api/session/properties): "
-                            "streams that some versions lack are asked for and skipped if they answer 404.")]
+        return [("warning", VERSION_UNKNOWN.format(url=api_url))]
     features = sorted(name for name, on in (instance.features or {}).items() if on)
     edition = ("Enterprise" + (f" with {', '.join(features)}" if features else ", without a licence")
                if instance.enterprise else "open source")
     who = {True: "an admin", False: "not an admin", None: "not known to be an admin"}[instance.admin]
-    notices = [("info", f"Metabase {instance.tag} ({edition}) at {api_url}; this credential is {who}.")]
+    notices = [("info", VERSION_NOTICE.format(tag=instance.tag, edition=edition, url=api_url, who=who))]
     missing: dict = {}
     for endpoint, about in ENDPOINTS.items():
         why = instance.cannot(endpoint)
@@ -186,8 +185,7 @@ def _describe(instance: Instance, api_url: str) -> list:
                            for other, more in ENDPOINTS.items() if more.streams == about.streams):
             missing.setdefault(about.streams, why)
     if missing:
-        notices.append(("warning", "This Metabase or credential cannot serve these streams; they will be "
-                        "skipped: " + "; ".join(f"{streams} ({why})" for streams, why in missing.items()) + "."))
+        notices.append(("warning", CANNOT_SERVE.format(streams="; ".join(f"{s} ({why})" for s, why in missing.items()))))
     return notices
 
 
@@ -216,6 +214,16 @@ def metabase(config: Mapping[str, Any], headers: Optional[Mapping[str, str]] = N
         return sync["instance"]
 
 
+VERSION_NOTICE = "Metabase {tag} ({edition}) at {url}; this credential is {who}."
+VERSION_UNKNOWN = (
+    "Metabase at {url} did not say its version (GET /api/session/properties): streams that some "
+    "versions lack are asked for and skipped if they answer 404."
+)
+CANNOT_SERVE = "This Metabase or credential cannot serve these streams; they will be skipped: {streams}."
+DASHBOARD_LIST_MISSING = (
+    "GET /api/dashboard answered 404 (Metabase 0.48.0 has no list of dashboards; later versions call it "
+    "deprecated): the dashboards are found in each collection's items instead, one request per collection."
+)
 HTML_ANSWER = (
     "{url} answered with an HTML page instead of Metabase's JSON API. Check instance_api_url: "
     "it must point at Metabase itself (e.g. https://metabase.example.com/api/), not at a "
@@ -528,7 +536,9 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         url = urlsplit(response.url)
         endpoint = url.path[len(urlsplit(self._api_url).path):].strip("/")
         known = _endpoint_of(endpoint)
-        if "API endpoint does not exist" in response.text and known:
+        if "API endpoint does not exist" in response.text and known == "dashboard":
+            message = DASHBOARD_LIST_MISSING
+        elif "API endpoint does not exist" in response.text and known:
             about = ENDPOINTS[known]
             request = f"GET {url.path}" + (f"?{url.query}" if url.query else "")
             message = (f"Skipping {request}: this Metabase does not have it (404 API endpoint does not "
@@ -1491,6 +1501,37 @@ class EndpointPartitions(PartitionRouter):
 
     def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
         return self.partition_router.get_request_body_json(**kwargs) if self.partition_router else {}
+
+
+@dataclass
+class ListOrItems(Retriever):
+    """The dashboards' list: `retriever` (GET /api/dashboard), or, where that answers 404 (it is
+    deprecated, and Metabase 0.48.0 had none, metabase-api.md 11.1), the dashboards of every
+    collection's items (`items`, one request per collection of `collections`: the collections'
+    list the `collections` stream reads, from the HTTP cache when it has read it).
+
+    Python because no CDK component reads a second source when the first is missing."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config
+    retriever: Retriever
+    items: Retriever
+    collections: PartitionRouter
+
+    def read_records(self, records_schema: Mapping[str, Any],
+                     stream_slice: Optional[StreamSlice] = None) -> Iterator[Any]:
+        skipped = [0]
+        yield from _counting_skips(self.retriever.read_records(records_schema, stream_slice), skipped)
+        if not skipped[0]:
+            return
+        _IGNORED.count = _ignored_responses() - skipped[0]  # answered by the items instead: not skipped
+        partition = dict(stream_slice.partition) if stream_slice else {}
+        for collection in self.collections.stream_slices():
+            items_slice = StreamSlice(partition={**partition, "collection_id": collection.partition["collection_id"]},
+                                      cursor_slice={})
+            for item in self.items.read_records(records_schema, items_slice):
+                if item.get("model", "dashboard") == "dashboard":
+                    yield item
 
 
 @dataclass

@@ -85,7 +85,11 @@ def test_dashboard_cards_reads_the_dashboards_details_once_through_the_cache():
     assert dashboards["retriever"]["retriever"]["requester"]["use_cache"] is True
     list_parent = dashboards["retriever"]["partition_router"]["partition_router"]["parent_stream_configs"][0]
     assert list_parent["stream"]["name"] == "dashboard_list"
-    assert list_parent["stream"]["retriever"]["requester"]["use_cache"] is True
+    assert list_parent["stream"]["retriever"]["retriever"]["requester"]["use_cache"] is True
+    # without that list (Metabase 0.48.0), each collection's items, from the collections' own answer
+    assert list_parent["stream"]["retriever"]["class_name"].endswith(".ListOrItems")
+    collections = list_parent["stream"]["retriever"]["collections"]["parent_stream_configs"][0]["stream"]
+    assert collections == STREAM_DEFINITIONS["collections"] and collections["retriever"]["requester"]["use_cache"] is True
     # ... and only after `dashboards` is done, so that every detail is in the cache by then; and
     # after `cards`, whose complete list says which questions left (their dashcards with them)
     groups = RESOLVED["stream_groups"]
