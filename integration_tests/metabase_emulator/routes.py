@@ -15,6 +15,7 @@ from array import array
 
 import orjson
 
+from . import edition
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
@@ -230,7 +231,9 @@ class Api:
         return json_response({"status": "ok"})
 
     def session_properties(self, req):
-        return json_response(self.r.session_properties(not self.settings()["password_login_disabled"]))
+        settings = self.settings()
+        props = self.r.session_properties(not settings["password_login_disabled"])
+        return json_response(edition.session_properties(props, self.p, edition.edition_of(settings), req.viewer))
 
     def login(self, req):
         status, payload, headers = self.auth.login(req.body)

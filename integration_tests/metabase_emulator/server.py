@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
-from . import expected
+from . import edition, expected
 from .auth import Auth
 from .changes import Changes
 from .faults import FaultInjector, FaultPlan
@@ -53,7 +53,11 @@ DEFAULT_SETTINGS = {
     "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
     "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
     "body_paths": {},  # path -> the bytes every request of it is answered with (200, as JSON)
+    # who is asked (edition.py)
+    "edition": "oss",  # "oss" | "ee" (licensed, Pro self-hosted) | "ee-unlicensed"
 }
+# validators of the settings that are neither flags nor the ones configure() knows by name
+CHECKED_SETTINGS = {"edition": edition.check_edition}
 STAMP_SETTINGS = ("timestamp_offsets", "null_updated_at_ids", "garbage_updated_at_ids")
 UPDATED_AT_STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "databases", "tables",
                       "native_query_snippets")
@@ -380,6 +384,8 @@ class Emulator:
             elif k == "login_throttle_threshold":
                 v = int(v)
                 self.auth.reset_throttle() if hasattr(self, "auth") else None
+            elif k in CHECKED_SETTINGS:
+                v = CHECKED_SETTINGS[k](v)
             elif k in ("null_updated_at_ids", "garbage_updated_at_ids"):
                 v = dict(v or {})
                 wrong = set(v) - set(UPDATED_AT_STREAMS)
