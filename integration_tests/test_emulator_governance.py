@@ -1,14 +1,22 @@
-"""The emulator's governance endpoints (metabase-api.md 11.7-11.9), through plain `requests`:
+"""The emulator's governance endpoints (metabase-api.md 11.7-11.9), through plain `requests`: the
+permission model behind visibility.py, GET /api/collection/graph, GET /api/permissions/graph and
 GET /api/session/properties, per profile and edition."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
-from integration_tests.metabase_emulator import Emulator, Scale
+from integration_tests.metabase_emulator import Emulator, Scale, permissions
+from integration_tests.metabase_emulator.model import Model
+from integration_tests.metabase_emulator.profiles import PROFILES
+from integration_tests.metabase_emulator.rows import ADMINISTRATORS, ALL_USERS, ANALYSTS, FINANCE, GROUP_NAMES, \
+    MARKETING
+from integration_tests.metabase_emulator.visibility import can_write, viewer_of
 from integration_tests.test_emulator import Client
 
 SMALL = Scale(cards=60)
+FORBIDDEN = "You don't have permissions to do that."
 
 
 def as_user(emu, who="admin"):
@@ -21,6 +29,186 @@ def emu(request):
         yield emulator
         emulator.configure(edition="oss")
 
+
+def flatten(graph_groups) -> set:
+    """The issue's flattening, walking the JSON (independent of the emulator's own)."""
+    rows = set()
+
+    def walk(gid, db, name, node, place):
+        if isinstance(node, str):
+            rows.add((gid, db, name, *(place + [None, None])[:2], node))
+            return
+        for key, sub in node.items():
+            if key == "schemas":
+                walk(gid, db, name, sub, place)
+            elif key in ("native", "read", "query"):
+                walk(gid, db, name + "." + key, sub, place)
+            else:
+                walk(gid, db, name, sub, place + [key if not place else int(key)])
+
+    for gid, dbs in graph_groups.items():
+        for db, perms in dbs.items():
+            for name, node in perms.items():
+                walk(int(gid), int(db), name, node, [])
+    return rows
+
+
+def granted(collection_graph) -> list:
+    """(group, collection or "root", access) of the graph's entries other than "none", in the truth's order."""
+    rows = [(int(g), k if k == "root" else int(k), a) for g, cs in collection_graph["groups"].items()
+            for k, a in cs.items() if a != "none"]
+    return sorted(rows, key=lambda r: (r[0], r[1] != "root", r[1] if r[1] != "root" else 0))
+
+
+# --- the permission model explains visibility.py ---------------------------------------------------
+
+@pytest.mark.parametrize("seed,cards", [(1, 60), (3, 30), (5, 400)])
+def test_permission_tables_explain_what_every_user_sees(seed, cards):
+    m = Model(seed, Scale(cards=cards))
+    users = list(m.users.values())
+    assert {u.kind for u in users} == {"personal", "api-key"}
+    for u in users:
+        v = viewer_of(m, u)
+        readable, writable, dbs = permissions.model_access(m, u)
+        assert readable == v.readable, u.email
+        assert writable == v.writable, u.email
+        assert dbs == v.database_ids, u.email
+        root_write = u.is_superuser or any(permissions.root_access(g) == "write" for g in u.group_ids)
+        assert root_write == can_write(v, None)
+    # what the tables hold: restricted trees and databases only for Finance; personal trees in no table
+    for c in m.collections.values():
+        stored = {g: permissions.collection_access(m, g, c) for g in permissions.STORED_GROUPS}
+        if c.personal_owner_id or m._personal_root(c) or c.type == "trash":
+            assert set(stored.values()) == {None}
+        elif c.restricted:
+            assert stored == {ALL_USERS: None, ANALYSTS: None, FINANCE: "write", MARKETING: None}
+        else:
+            assert (stored[ALL_USERS], stored[ANALYSTS], stored[FINANCE]) == ("read", "write", None)
+    for db in m.databases.values():
+        seen = {g for g in permissions.STORED_GROUPS if permissions.sees_database(m, g, db)}
+        assert seen == ({FINANCE} if db.restricted else set(permissions.STORED_GROUPS))
+
+
+def test_new_tables_and_databases_get_permissions_and_the_two_still_agree():
+    with Emulator(profile="v0.57", seed=2, scale=SMALL) as emu:
+        emu.add("databases", 2)
+        emu.add("tables", 3)
+        m = emu.model
+        for u in m.users.values():
+            v = viewer_of(m, u)
+            assert permissions.model_access(m, u) == (v.readable, v.writable, v.database_ids)
+        graph = as_user(emu).get("/api/permissions/graph").json()
+        assert flatten(graph["groups"]) == emu.expected_data_permissions()
+        assert {str(d) for d in m.databases} <= set(graph["groups"][str(ADMINISTRATORS)])
+
+
+# --- GET /api/collection/graph ------------------------------------------------------------------
+
+def test_collection_graph_is_for_superusers_and_matches_the_model(emu):
+    admin, analyst = as_user(emu), as_user(emu, "analyst")
+    denied = analyst.get("/api/collection/graph")
+    assert (denied.status_code, denied.text) == (403, FORBIDDEN)
+    assert Client(emu).get("/api/collection/graph").status_code == 401
+    assert emu.expected_collection_permissions("analyst") == []
+    graph = admin.get("/api/collection/graph").json()
+    assert set(graph) == {"revision", "groups"} and isinstance(graph["revision"], int)
+    assert granted(graph) == emu.expected_collection_permissions()
+    m, p = emu.model, emu.profile
+    keys = {k for cs in graph["groups"].values() for k in cs}
+    personal = {c.id for c in m.collections.values() if m._personal_root(c)}
+    assert "root" in keys and not keys & {str(i) for i in personal | {m.trash_id}}
+    archived = {str(c.id) for c in m.collections.values() if c.archived and c.namespace is None and c.id not in personal}
+    assert archived and (archived <= keys) == (not p.since(56))  # left out from ≈0.56 (PR #59065)
+    values = {a for cs in graph["groups"].values() for a in cs.values()}
+    if p.since(57):  # 0.56.13+: sparse, no "none", groups without access absent
+        assert values == {"read", "write"}
+    else:
+        assert values == {"read", "write", "none"} and set(graph["groups"]) == {str(g) for g in GROUP_NAMES}
+        assert len({frozenset(cs) for cs in graph["groups"].values()}) == 1  # every group: the same keys
+    assert all(a == "write" for a in graph["groups"][str(ADMINISTRATORS)].values())
+    restricted = [c.id for c in m.collections.values() if c.restricted and c.namespace is None]
+    assert all(graph["groups"][str(FINANCE)][str(c)] == "write" for c in restricted)
+    assert all(graph["groups"][str(ALL_USERS)].get(str(c), "none") == "none" for c in restricted)
+
+
+def test_collection_graph_of_the_snippet_namespace(emu):
+    graph = as_user(emu).get("/api/collection/graph", params={"namespace": "snippets"}).json()
+    folders = {str(c.id) for c in emu.model.collections.values() if c.namespace == "snippets"}
+    keys = {k for cs in graph["groups"].values() for k in cs}
+    assert folders and keys == folders | {"root"}
+    assert granted(graph) == emu.expected_collection_permissions(namespace="snippets")
+
+
+# --- GET /api/permissions/graph -----------------------------------------------------------------
+
+def test_data_graph_matches_the_model_in_every_edition(emu):
+    admin = as_user(emu)
+    denied = as_user(emu, "analyst").get("/api/permissions/graph")
+    assert (denied.status_code, denied.text) == (403, FORBIDDEN)
+    assert emu.expected_data_permissions("analyst") == set()
+    for edition in ("oss", "ee-unlicensed", "ee"):
+        emu.configure(edition=edition)
+        graph = admin.get("/api/permissions/graph").json()
+        assert set(graph) == {"revision", "groups"} and isinstance(graph["revision"], int)
+        assert flatten(graph["groups"]) == emu.expected_data_permissions() == \
+            emu.expected_data_permissions(edition=edition)
+    emu.configure(edition="oss")
+
+
+def test_data_graph_shapes(emu):
+    p, m = emu.profile, emu.model
+    groups = as_user(emu).get("/api/permissions/graph").json()["groups"]
+    oss, ee = emu.expected_data_permissions(edition="oss"), emu.expected_data_permissions(edition="ee")
+    group, table = m.permissions.sandbox
+    t = m.tables[table]
+    restricted = [d.id for d in m.databases.values() if d.restricted]
+    assert restricted and all(str(d) not in groups[str(ALL_USERS)] for d in restricted)  # nothing granted there
+    if not p.since(50):  # v1: {native, schemas} per database, the sandbox as a read/query split
+        assert oss == ee
+        assert all(groups[str(ADMINISTRATORS)][str(d)] == {"native": "write", "schemas": "all"} for d in m.databases)
+        assert {r[2] for r in oss} == {"native", "schemas", "schemas.read", "schemas.query"}
+        assert {(group, t.db_id, "schemas.query", t.schema, table, "segmented"),
+                (group, t.db_id, "schemas.read", t.schema, table, "all")} <= oss
+        assert any(r[2] == "schemas" and r[3] and r[4] is None for r in oss)  # a whole schema
+        assert any(r[2] == "schemas" and r[4] for r in oss)  # a table
+        assert all(str(d) not in groups[str(ANALYSTS)] for d in restricted)
+        return
+    assert {r[2] for r in oss} == {"view-data", "create-queries", "download", "data-model", "details"}  # no transforms
+    assert {"no", "blocked", "legacy-no-self-service", "full", "limited", "all", "yes"} <= {r[5] for r in oss}
+    assert any(r[2] == "create-queries" and r[3] and r[4] is None and r[5] == "no" for r in oss)  # per schema
+    assert any(r[2] == "create-queries" and r[4] for r in oss)  # per table
+    assert any(r[2] == "view-data" and r[3] and r[4] is None and r[5] == "blocked" for r in oss)
+    assert any(r[2] == "download" and r[4] for r in oss)  # {"download": {"schemas": {s: {t: ...}}}}
+    sandboxed = (group, t.db_id, "view-data", t.schema, table, "sandboxed")
+    assert sandboxed in ee and sandboxed not in oss  # the OSS graph ignores sandboxes
+    for d in m.databases:
+        assert {r[2:] for r in oss if r[:2] == (ADMINISTRATORS, d)} == {
+            ("view-data", None, None, "unrestricted"), ("create-queries", None, None, "query-builder-and-native"),
+            ("download", None, None, "full"), ("data-model", None, None, "all"), ("details", None, None, "yes")}
+    assert groups[str(ADMINISTRATORS)]["1"]["download"] == {"schemas": "full"}
+    assert all(groups[str(ANALYSTS)][str(d)] == {"view-data": "unrestricted"} for d in restricted)
+
+
+def test_data_graph_of_later_and_earlier_v1_versions():
+    """0.59 adds `transforms`; 0.42-0.49 put v1's data under `data` with download, data-model, details."""
+    m = Model(1, SMALL)
+    later = replace(PROFILES["v0.57"], tag="v0.59.2")
+    rows = permissions.expected_data_permissions(m, later)
+    assert {r[5] for r in rows if r[2] == "transforms"} == {"yes"}
+    assert {r[0] for r in rows if r[2] == "transforms"} == {ADMINISTRATORS, ANALYSTS, FINANCE}
+    assert flatten(permissions.data_graph(m, later)["groups"]) == rows
+    v047 = replace(PROFILES["v0.40"], tag="v0.47.3")
+    rows = permissions.expected_data_permissions(m, v047)
+    assert {"data", "data.native", "download", "download.native", "data-model", "details", "data.read",
+            "data.query"} == {r[2] for r in rows}
+    assert (ALL_USERS, 3, "data", None, None, "block") in rows
+    assert flatten(permissions.data_graph(m, v047)["groups"]) == rows
+    assert permissions.data_graph(m, v047)["groups"][str(ADMINISTRATORS)]["1"] == {
+        "data": {"native": "write", "schemas": "all"}, "download": {"native": "full", "schemas": "full"},
+        "data-model": {"schemas": "all"}, "details": "yes"}
+
+
+# --- GET /api/session/properties ------------------------------------------------------------------
 
 OLD_KEYS = {"version", "site-name", "site-url", "site-locale", "application-name", "has-user-setup", "setup-token",
             "enable-password-login", "google-auth-enabled", "ldap-enabled", "anon-tracking-enabled",

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
-from . import edition, expected
+from . import edition, expected, permissions
 from .auth import Auth
 from .changes import Changes
 from .faults import FaultInjector, FaultPlan
@@ -455,6 +455,22 @@ class Emulator:
         v = viewer_of(self.model, self._viewer_user(viewer))
         return expected.expected_ids(self.model, self.profile, v, stream, include_archived,
                                      self._settings["vanishing_dashboard_ids"])
+
+    # -- truth of the permission graphs, from the model (permissions.py) --
+    def expected_collection_permissions(self, viewer: str = "admin", namespace=None) -> list:
+        """[(group_id, collection_id or "root", "read"|"write")] that GET /api/collection/graph grants on
+        this profile, sorted; no "none" rows; [] for a non-superuser (403)."""
+        if not viewer_of(self.model, self._viewer_user(viewer)).superuser:
+            return []
+        return permissions.expected_collection_permissions(self.model, self.profile, namespace)
+
+    def expected_data_permissions(self, viewer: str = "admin", edition: str | None = None) -> set:
+        """{(group_id, database_id, permission, schema_name or None, table_id or None, value)}: the rows of
+        GET /api/permissions/graph flattened as the issue defines it, for this profile and `edition`
+        (default: the edition setting); an empty set for a non-superuser (403)."""
+        if not viewer_of(self.model, self._viewer_user(viewer)).superuser:
+            return set()
+        return permissions.expected_data_permissions(self.model, self.profile, edition or self._settings["edition"])
 
     # -- changes between syncs (changes.py; the same through POST /__emulator__/changes) --
     def edit(self, stream: str, ids, at=None) -> list:
