@@ -1,11 +1,13 @@
 """The emulator's governance endpoints (metabase-api.md 11.7-11.9), through plain `requests`: the
-permission model behind visibility.py, GET /api/collection/graph, GET /api/permissions/graph and
-GET /api/session/properties, per profile and edition."""
+permission model behind visibility.py, GET /api/collection/graph, GET /api/permissions/graph, the
+Enterprise query log and GET /api/session/properties, per profile and edition."""
 
+import json
 import re
 from dataclasses import replace
 
 import pytest
+import requests
 
 from integration_tests.metabase_emulator import Emulator, Scale, permissions
 from integration_tests.metabase_emulator.model import Model
@@ -17,6 +19,13 @@ from integration_tests.test_emulator import Client
 
 SMALL = Scale(cards=60)
 FORBIDDEN = "You don't have permissions to do that."
+PAID = ("Audit app is a paid feature not currently available to your instance. Please upgrade to use it. "
+        "Learn more at metabase.com/upgrade/")
+LOG_KEYS_046 = ["id", "hash", "started_at", "running_time", "result_rows", "native", "context", "error", "executor_id",
+                "card_id", "dashboard_id", "pulse_id", "database_id", "cache_hit"]
+LOG_KEYS = {46: LOG_KEYS_046, 48: LOG_KEYS_046 + ["action_id", "is_sandboxed", "cache_hash"],
+            51: LOG_KEYS_046 + ["action_id", "is_sandboxed", "cache_hash", "embedding_client", "embedding_version",
+                                "parameterized"]}
 
 
 def as_user(emu, who="admin"):
@@ -25,7 +34,7 @@ def as_user(emu, who="admin"):
 
 @pytest.fixture(scope="module", params=["v0.40", "v0.50", "v0.52", "v0.57"])
 def emu(request):
-    with Emulator(profile=request.param, seed=1, scale=SMALL) as emulator:
+    with Emulator(profile=request.param, seed=1, scale=SMALL, query_log_now="2025-09-20T12:00:00Z") as emulator:
         yield emulator
         emulator.configure(edition="oss")
 
@@ -206,6 +215,102 @@ def test_data_graph_of_later_and_earlier_v1_versions():
     assert permissions.data_graph(m, v047)["groups"][str(ADMINISTRATORS)]["1"] == {
         "data": {"native": "write", "schemas": "all"}, "download": {"native": "full", "schemas": "full"},
         "data-model": {"schemas": "all"}, "details": "yes"}
+
+
+# --- the query log --------------------------------------------------------------------------------
+
+def test_query_log_by_edition_and_caller(emu):
+    admin, analyst, anonymous = as_user(emu), as_user(emu, "analyst"), Client(emu)
+    month = emu.query_log_months()[-1]
+    assert emu.query_log_months() == ["2025-07", "2025-08", "2025-09"]
+    path = "/api/ee/logs/query_execution/" + month
+    p = emu.profile
+    for edition in ("oss", "ee-unlicensed", "ee"):
+        emu.configure(edition=edition)
+        r, denied, anon = admin.get(path), analyst.get(path), anonymous.get(path)
+        if not p.since(46) or edition == "oss":
+            assert {(x.status_code, x.text) for x in (r, denied, anon)} == {(404, "API endpoint does not exist.")}
+        elif edition == "ee-unlicensed":  # the premium gate comes before authentication and the superuser check
+            assert {x.status_code for x in (r, denied, anon)} == {402}
+            assert (r.text if not p.since(51) else r.json()["message"]) == PAID
+        else:
+            assert (denied.status_code, denied.text) == (403, FORBIDDEN) == (anon.status_code, anon.text)
+            assert r.status_code == 200 and r.json() == emu.expected_query_log(month)
+            assert admin.get("/api/ee/logs/query_execution/2025-13").json() == []
+            assert admin.get("/api/ee/logs/query_execution/" + "2019-01").json() == []
+            assert admin.get("/api/ee/logs/query_execution/sept").status_code == 500
+            assert admin.get("/api/ee/logs/other").status_code == 404
+        expected = emu.expected_query_log(month)
+        assert bool(expected) == (p.since(46) and edition == "ee")
+        assert emu.expected_query_log(month, "analyst") == []
+    emu.configure(edition="oss")
+
+
+def test_query_log_rows(emu):
+    p, m = emu.profile, emu.model
+    if not p.since(46):
+        assert emu.expected_query_log("2025-09", edition="ee") == []
+        return
+    months = emu.query_log_months()
+    all_rows = [r for month in months for r in emu.expected_query_log(month, edition="ee")]
+    assert len(all_rows) == 40 * len(months)
+    keys = LOG_KEYS[51 if p.since(51) else 48]
+    assert all(list(r) == keys for r in all_rows)
+    for month in months:
+        rows = emu.expected_query_log(month, edition="ee")
+        stamps = [r["started_at"] for r in rows]
+        assert stamps == sorted(stamps, reverse=True) and all(s.startswith(month) for s in stamps)
+        assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+    assert max(r["started_at"] for r in all_rows) < "2025-09-20T12:00:00"  # query_log_now
+    ids = [r["id"] for r in all_rows]
+    assert len(set(ids)) == len(ids)
+    users = set(m.users)
+    assert all(re.fullmatch(r"0x[0-9A-F]{8}", r["hash"]) for r in all_rows)
+    assert all(r["executor_id"] in users for r in all_rows if r["executor_id"] is not None)
+    assert {r["executor_id"] is None for r in all_rows if r["context"].startswith(("public", "embedded"))} == {True}
+    assert {r["card_id"] is None for r in all_rows if r["context"] == "ad-hoc"} == {True}
+    deleted = [r for r in all_rows if r["card_id"] and r["card_id"] not in m.cards]
+    assert deleted and all(r["card_id"] > max(m.cards) for r in deleted)
+    assert all(r["dashboard_id"] in m.dashboards for r in all_rows if r["dashboard_id"])
+    assert all(r["database_id"] in m.databases for r in all_rows)
+    assert any(r["error"] and r["result_rows"] == 0 for r in all_rows)
+    assert any(r["cache_hit"] for r in all_rows) and not any(r["cache_hit"] and r["error"] for r in all_rows)
+    api_key_users = {u.id for u in m.users.values() if u.kind == "api-key"}
+    assert {r["executor_id"] for r in all_rows} & api_key_users  # users GET /api/user never lists
+    if p.since(48):
+        assert {r["cache_hash"] is None for r in all_rows} == {True, False}
+        assert all(r["cache_hash"] for r in all_rows if r["cache_hit"])
+    # the same month reads the same whatever the window; more months add older ones
+    emu.configure(query_log_months=5)
+    assert emu.query_log_months()[-3:] == months and emu.expected_query_log(months[0], edition="ee") == \
+        [r for r in all_rows if r["started_at"].startswith(months[0])]
+    emu.configure(query_log_months=3)
+
+
+def test_query_log_is_sent_in_pieces_with_its_length_known():
+    with Emulator(profile="v0.57", seed=4, scale=Scale(cards=30), edition="ee", query_log_rows_per_month=20_000,
+                  query_log_now="2025-06-03T00:00:00Z") as emu:
+        r = requests.get(emu.base_url + "/api/ee/logs/query_execution/2025-05", verify=emu.ca_bundle, stream=True,
+                         headers={"X-API-Key": emu.credentials["admin_api_key"]}, timeout=60)
+        body = b"".join(r.iter_content(1 << 16))
+        assert r.status_code == 200 and int(r.headers["Content-Length"]) == len(body)
+        rows = json.loads(body)
+        assert len(rows) == 20_000 and rows[0]["id"] == rows[-1]["id"] + 19_999
+        assert rows[:50] == emu.expected_query_log("2025-05")[:50]
+        current = emu.expected_query_log("2025-06")  # the current month: between its start and "now"
+        assert len(current) == 20_000 and current[0]["started_at"] < "2025-06-03"
+
+
+def test_query_log_settings_are_checked():
+    with Emulator(profile="v0.50", seed=1, scale=Scale(cards=10)) as emu:
+        for bad in ({"edition": "enterprise"}, {"query_log_rows_per_month": -1}, {"query_log_months": 0},
+                    {"query_log_now": "yesterday"}):
+            with pytest.raises(ValueError):
+                emu.configure(**bad)
+            r = requests.post(emu.base_url + "/__emulator__/settings", json=bad, verify=emu.ca_bundle, timeout=10)
+            assert r.status_code == 400
+        assert emu.configure(query_log_now="2024-02-10")["query_log_now"] == 1707523200.0
+        assert emu.query_log_months() == ["2023-12", "2024-01", "2024-02"]
 
 
 # --- GET /api/session/properties ------------------------------------------------------------------

@@ -15,7 +15,7 @@ from array import array
 
 import orjson
 
-from . import edition, permissions
+from . import edition, permissions, querylog
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
@@ -184,6 +184,7 @@ class Api:
             ("GET", r"/api/database/(\d+)/metadata", self.database_metadata, True),
             ("GET", r"/api/collection/graph", lambda req: permissions.collection_graph_route(self, req), True),
             ("GET", r"/api/permissions/graph", lambda req: permissions.data_graph_route(self, req), True),
+            ("GET", r"/api/ee/logs(/.*)?", lambda req, rest: querylog.query_log_route(self, req, rest), False),
         ]
         if p.since(43):  # timelines and events came with 0.43
             table += [("GET", r"/api/timeline", self.timeline_list, True),
