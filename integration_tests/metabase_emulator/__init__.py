@@ -13,7 +13,8 @@
   expiry after `session_max_requests` requests or `session_max_seconds` (auth.py).
 - `emu.configure(...)` / POST /__emulator__/settings: faults (FaultPlan or dict), latency_ms,
   session_max_requests, session_max_seconds, html_mode, password_login_disabled,
-  login_throttle_threshold (setting it also resets the throttle), vanishing_dashboard_ids,
+  login_throttle_threshold (setting it also resets the throttle), edition, query_log_rows_per_month,
+  query_log_months, query_log_now, vanishing_dashboard_ids,
   vanishing_collection_ids, invalid_json_paths and missing_paths (exact paths, answering
   invalid JSON, or 404 as a removed endpoint), timestamp_offsets (some rows' timestamps sent
   with +00:00 / -05:00: the same instant), null_updated_at_ids and garbage_updated_at_ids
@@ -40,6 +41,24 @@
   metadata with include_hidden, archived dashboards refused (< 0.50) or in the Trash (0.50+).
 - Question alerts, GET /api/alert(?archived=true) on every profile: who sees which per version,
   notification ids from 0.54 (alerts.py).
+- Who can see what (permissions.py): the permission tables behind visibility.py (collections: per
+  group read/write; data: per group and database view-data, create-queries, download, data-model,
+  details, transforms, some per schema or table, one EE sandbox), served as GET /api/collection/graph
+  (?namespace=snippets; "none" entries up to 0.56.12) and GET /api/permissions/graph (v1 up to 0.49,
+  v2 from 0.50, `transforms` from 0.59), superusers only (others 403).
+- Editions (edition.py), setting `edition`: "oss" (default), "ee" (licensed, Pro self-hosted),
+  "ee-unlicensed" (/api/ee/ routes answer 402). GET /api/session/properties: v0.N.P or v1.N.P,
+  token-features per version and edition, authenticated/admin settings for who asks.
+- Who runs what (querylog.py): GET /api/ee/logs/query_execution/:yyyy-mm (EE, audit_app, superusers),
+  `query_log_months` months (default 3) of `query_log_rows_per_month` rows (default 40) ending with the
+  month of `query_log_now` (default: the machine's clock when the model was built), streamed in pieces.
+- Truth of those, from the model: `emu.expected_collection_permissions(viewer="admin", namespace=None)`
+  -> sorted [(group_id, collection_id | "root", "read" | "write")]; `emu.expected_data_permissions(
+  viewer="admin", edition=None)` -> {(group_id, database_id, permission, schema_name | None,
+  table_id | None, value)} (the issue's flattening: data.native, schemas.query, download, ...);
+  `emu.query_log_months()` -> ["YYYY-MM", ...]; `emu.expected_query_log(month, viewer="admin",
+  edition=None)` -> the row dicts, newest first ([] where the route answers 404/402/403);
+  `emu.expected_query_log_ids(...)`. `edition=None` means the current setting.
 - `emu.expire_sessions()`: every session minted so far ends (as after 14 days); logins still work.
 - Every request except /__emulator__/ ones is in `emu.requests()` before its answer is sent.
 - Reads that are views count as Metabase counts them (changes.py): `emu.views()` (GET
@@ -67,14 +86,17 @@ Layout:
   the card arena), auth.py, faults.py, server.py (HTTPS server, request log, the Emulator
   object), __main__.py (command line).
 - Newer kinds of object, one module each with their generation, visibility, rendering and
-  handlers: alerts.py. A new kind (documents, transforms, measures, notifications, permission
-  graphs, a query log) is one more such module, plus its registration: its dict of rows in
+  handlers: alerts.py, edition.py (no rows: the edition and session properties), permissions.py,
+  querylog.py. A new kind (documents, transforms, measures, notifications) is one more such
+  module, plus its registration: its dict of rows in
   `Model.__init__`, its step in generate.py's STEPS, its routes in routes.py's table
   (`Api._routes`), and its stream in expected.py if the connector reads one.
 No import is circular: each module imports only modules earlier in rows, words, draw, queries,
-visibility, web, the kind modules (alerts), generate_*, generate, model, render_*, render,
+visibility, web, the kind modules (alerts, edition, then permissions and querylog, which use
+edition), generate_*, generate, model, render_*, render,
 profiles, expected, changes, auth, faults, routes, server. So a kind module imports rows.py,
-draw.py, words.py, queries.py, visibility.py or web.py, never model, routes or server.
+draw.py, words.py, queries.py, visibility.py, web.py or an earlier kind module (edition.py), never
+model, routes or server.
 """
 
 from .faults import FaultPlan

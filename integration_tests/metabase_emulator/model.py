@@ -41,6 +41,8 @@ class Model:
         self.pulses: dict[int, Pulse] = {}
         self.memberships: list[tuple] = []  # (membership_id, user_id, group_id)
         self.alert_extras: dict = {}  # pulse id -> what only alerts have (alerts.py)
+        self.permissions = None  # the sandbox and revisions behind the permission tables (permissions.py)
+        self.query_log = None  # what the query log's rows refer to (querylog.py)
         self._viewers: dict[int, Viewer] = {}  # user id -> Viewer (visibility.viewer_of)
         populate(self)
         self.by_email = {u.email.lower(): u for u in self.users.values()}

@@ -15,6 +15,7 @@ from array import array
 
 import orjson
 
+from . import edition, permissions, querylog
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
@@ -181,6 +182,9 @@ class Api:
             ("GET", r"/api/pulse", self.pulse_list, True),
             ("GET", r"/api/alert", lambda req: alert_list(self, req), True),
             ("GET", r"/api/database/(\d+)/metadata", self.database_metadata, True),
+            ("GET", r"/api/collection/graph", lambda req: permissions.collection_graph_route(self, req), True),
+            ("GET", r"/api/permissions/graph", lambda req: permissions.data_graph_route(self, req), True),
+            ("GET", r"/api/ee/logs(/.*)?", lambda req, rest: querylog.query_log_route(self, req, rest), False),
         ]
         if p.since(43):  # timelines and events came with 0.43
             table += [("GET", r"/api/timeline", self.timeline_list, True),
@@ -230,7 +234,9 @@ class Api:
         return json_response({"status": "ok"})
 
     def session_properties(self, req):
-        return json_response(self.r.session_properties(not self.settings()["password_login_disabled"]))
+        settings = self.settings()
+        props = self.r.session_properties(not settings["password_login_disabled"])
+        return json_response(edition.session_properties(props, self.p, edition.edition_of(settings), req.viewer))
 
     def login(self, req):
         status, payload, headers = self.auth.login(req.body)

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
-from . import expected
+from . import edition, expected, permissions, querylog
 from .auth import Auth
 from .changes import Changes
 from .faults import FaultInjector, FaultPlan
@@ -53,7 +53,16 @@ DEFAULT_SETTINGS = {
     "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
     "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
     "body_paths": {},  # path -> the bytes every request of it is answered with (200, as JSON)
+    # who is asked, and the Enterprise query log (edition.py, querylog.py)
+    "edition": "oss",  # "oss" | "ee" (licensed, Pro self-hosted) | "ee-unlicensed"
+    "query_log_rows_per_month": 40,
+    "query_log_months": 3,  # months in the log, ending with the month of query_log_now
+    "query_log_now": None,  # None: the clock when the model was built; or epoch seconds / ISO time
 }
+# validators of the settings that are neither flags nor the ones configure() knows by name
+CHECKED_SETTINGS = {"edition": edition.check_edition, "query_log_now": querylog.check_now,
+                    "query_log_rows_per_month": querylog.check_count("query_log_rows_per_month", 0),
+                    "query_log_months": querylog.check_count("query_log_months", 1)}
 STAMP_SETTINGS = ("timestamp_offsets", "null_updated_at_ids", "garbage_updated_at_ids")
 UPDATED_AT_STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "databases", "tables",
                       "native_query_snippets")
@@ -380,6 +389,8 @@ class Emulator:
             elif k == "login_throttle_threshold":
                 v = int(v)
                 self.auth.reset_throttle() if hasattr(self, "auth") else None
+            elif k in CHECKED_SETTINGS:
+                v = CHECKED_SETTINGS[k](v)
             elif k in ("null_updated_at_ids", "garbage_updated_at_ids"):
                 v = dict(v or {})
                 wrong = set(v) - set(UPDATED_AT_STREAMS)
@@ -449,6 +460,35 @@ class Emulator:
         v = viewer_of(self.model, self._viewer_user(viewer))
         return expected.expected_ids(self.model, self.profile, v, stream, include_archived,
                                      self._settings["vanishing_dashboard_ids"])
+
+    # -- truth of the permission graphs and the query log, from the model (permissions.py, querylog.py) --
+    def expected_collection_permissions(self, viewer: str = "admin", namespace=None) -> list:
+        """[(group_id, collection_id or "root", "read"|"write")] that GET /api/collection/graph grants on
+        this profile, sorted; no "none" rows; [] for a non-superuser (403)."""
+        if not viewer_of(self.model, self._viewer_user(viewer)).superuser:
+            return []
+        return permissions.expected_collection_permissions(self.model, self.profile, namespace)
+
+    def expected_data_permissions(self, viewer: str = "admin", edition: str | None = None) -> set:
+        """{(group_id, database_id, permission, schema_name or None, table_id or None, value)}: the rows of
+        GET /api/permissions/graph flattened as the issue defines it, for this profile and `edition`
+        (default: the edition setting); an empty set for a non-superuser (403)."""
+        if not viewer_of(self.model, self._viewer_user(viewer)).superuser:
+            return set()
+        return permissions.expected_data_permissions(self.model, self.profile, edition or self._settings["edition"])
+
+    def query_log_months(self) -> list:
+        """The months ("YYYY-MM", oldest first) whose query log has rows."""
+        return querylog.log_months(self.model, self._settings)
+
+    def expected_query_log(self, month: str, viewer: str = "admin", edition: str | None = None) -> list:
+        """The row dicts GET /api/ee/logs/query_execution/<month> answers `viewer`, newest first; [] when
+        it answers none (404 on OSS, 402 unlicensed, 403 for a non-superuser, a month outside the log)."""
+        v = viewer_of(self.model, self._viewer_user(viewer))
+        return querylog.expected_query_log(self.model, self.profile, self._settings, month, v, edition)
+
+    def expected_query_log_ids(self, month: str, viewer: str = "admin", edition: str | None = None) -> list:
+        return [row["id"] for row in self.expected_query_log(month, viewer, edition)]
 
     # -- changes between syncs (changes.py; the same through POST /__emulator__/changes) --
     def edit(self, stream: str, ids, at=None) -> list:
