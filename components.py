@@ -128,7 +128,7 @@ class Instance:
     `version.tag` is v0.<minor>.<patch> on open source builds and v1.<minor>.<patch> on Enterprise
     ones; `token-features` says which paid features are on; the settings the caller may read say
     whether it is an admin (superusers also get the settings of :admin visibility, such as
-    `check-for-updates`; Metabase before about 0.47 sent public settings only: not known)."""
+    `check-for-updates`, on every version: api/session.clj merges them in for superusers only)."""
 
     tag: str = ""
     minor: Optional[int] = None
@@ -141,7 +141,7 @@ class Instance:
         tag = str((properties.get("version") or {}).get("tag") or "")
         match = re.match(r"v(\d+)\.(\d+)", tag)
         minor = int(match.group(2)) if match else None
-        admin = True if "check-for-updates" in properties else (False if minor and minor >= 47 else None)
+        admin = "check-for-updates" in properties if minor is not None else None
         features = properties.get("token-features") if isinstance(properties.get("token-features"), dict) else {}
         return cls(tag, minor, bool(match and match.group(1) != "0"), features, admin)
 
@@ -1360,12 +1360,18 @@ class LogMonths(ListingPartitions):
     stays in the warehouse."""
 
     start_date: Optional[str] = None
+    endpoint: str = "ee/logs/query_execution"
 
     def __post_init__(self, parameters: Optional[Mapping[str, Any]]) -> None:
         super().__post_init__(parameters)
         self.listed = "log"
 
     def _partitions(self) -> Iterable[StreamSlice]:
+        instance = metabase(self.config)
+        if instance.has(self.endpoint) is False:  # open source, or no audit app: nothing to ask
+            logger.warning(f"Skipping {ENDPOINTS[self.endpoint].streams}: Metabase {instance.tag} does not serve them "
+                           f"({instance.cannot(self.endpoint)}).")
+            return
         now = datetime.now(timezone.utc)
         first = self.cutoff or _instant(f"{self.start_date}T00:00:00" if self.start_date else None) or \
             datetime(now.year - (now.month <= 2), (now.month - 3) % 12 + 1, 1, tzinfo=timezone.utc)
@@ -1402,7 +1408,9 @@ class GraphRows(RecordExtractor):
       table_id, value} per leaf. At the database level each key is a permission; below it `schemas`
       is skipped, and `native`, `read` and `query` extend the permission (data.native,
       download.native, data.read, data.query); any other key is a schema (the first such level)
-      or a table id (the second); schema_name and table_id are null where the value applies above."""
+      or a table id (the second); schema_name and table_id are null where the value applies above.
+      Metabase 0.40 and 0.41 had no `data` level (a database's entry was its native and schemas):
+      read as if it had, so that every version before 0.50 speaks the same permissions."""
 
     parameters: InitVar[Mapping[str, Any]]
     graph: str = "collections"
@@ -1422,6 +1430,8 @@ class GraphRows(RecordExtractor):
                         yield {"group_id": _number(group), "collection_id": key if key == "root" else _number(key),
                                "access": value}
                 else:
+                    if isinstance(value, dict) and value and set(value) <= {"native", "schemas"}:
+                        value = {"data": value}  # Metabase 0.40 and 0.41: no `data` level yet
                     for permission, permissions in (value.items() if isinstance(value, dict) else ()):
                         for row in _leaves(permission, permissions, None, None):
                             yield {"group_id": _number(group), "database_id": _number(key), **row}

@@ -9,6 +9,9 @@ import pytest
 
 def months(components_module, state=None, start_date=None):
     router = components_module.LogMonths(config={}, parameters={}, start_date=start_date)
+    # what this sync knows of its Metabase: an Enterprise build with the audit app (one request, not made here)
+    components_module._this_sync(router.config)["instance"] = components_module.Instance.from_properties(
+        {"version": {"tag": "v1.64.2"}, "token-features": {"audit_app": True}})
     router.start(state or {}, "started_at")
     return router, [s.partition["month"] for s in router._partitions()]
 
@@ -43,3 +46,12 @@ def test_a_log_keeps_no_listing_and_deletes_nothing(components_module):
     slices = list(router.stream_slices())
     assert [router.partition_read(s, [router.row_of({"id": 1})], True) for s in slices] == [[]] * len(slices)
     assert router.finished and router.get_stream_state() == {}
+
+
+def test_an_open_source_metabase_is_asked_for_no_month(components_module, caplog):
+    router = components_module.LogMonths(config={}, parameters={})
+    components_module._this_sync(router.config)["instance"] = components_module.Instance.from_properties(
+        {"version": {"tag": "v0.64.2"}, "token-features": {}})
+    router.start({}, "started_at")
+    assert list(router._partitions()) == []
+    assert any("Skipping query_executions: Metabase v0.64.2 does not serve them" in r.getMessage() for r in caplog.records)
