@@ -22,11 +22,17 @@ from .words import (  # noqa: F401 (re-exported)
 
 class Model:
     """All the content of one emulated instance (not yet rendered for a version), generated on
-    construction; changes.py changes it afterwards."""
+    construction; changes.py changes it afterwards.
 
-    def __init__(self, seed: int = 1, scale: Scale | None = None):
+    `profile` (a profiles.Profile, or None) only says which newer kinds the instance holds:
+    documents, transforms, measures and Library collections exist only where that version has
+    them (they add tables and link cards, which older versions would otherwise show). None:
+    none of them."""
+
+    def __init__(self, seed: int = 1, scale: Scale | None = None, profile=None):
         self.seed = seed
         self.scale = scale or Scale()
+        self.profile = profile
         self.users: dict[int, User] = {}
         self.databases: dict[int, Database] = {}
         self.tables: dict[int, Table] = {}
@@ -46,6 +52,10 @@ class Model:
         self.by_email = {u.email.lower(): u for u in self.users.values()}
 
     # -- lookups every module shares --
+    def has(self, kind: str) -> bool:
+        """Whether this instance's version has a newer kind ("documents", "measures", ...)."""
+        return self.profile is not None and getattr(self.profile, kind)
+
     def people(self):
         """Real (non API key) users, in id order."""
         return [u for u in self.users.values() if u.kind == "personal"]

@@ -167,7 +167,7 @@ class Api:
             ("GET", r"/api/collection", self.collection_list, True),
             ("GET", r"/api/collection/(root|\d+)", self.collection_detail, True),
             ("GET", r"/api/collection/(root|\d+)/items", self.collection_items, True),
-            ("GET", r"/api/dashboard", self.dashboard_list, True),
+            ("GET", r"/api/dashboard", self.dashboard_list if p.dashboard_list else None, True),
             ("GET", r"/api/dashboard/(\d+)", self.dashboard_detail, True),
             ("GET", r"/api/database", self.database_list, True),
             ("GET", r"/api/database/(\d+)", self.database_detail, True),
@@ -187,7 +187,7 @@ class Api:
                       ("GET", r"/api/timeline/(\d+)", self.timeline_detail, True)]
         if p.activity_feed:
             table.append(("GET", r"/api/activity", self.activity, True))
-        return [(m, re.compile(rx + "/?$"), fn, needs_auth) for m, rx, fn, needs_auth in table]
+        return [(m, re.compile(rx + "/?$"), fn, needs_auth) for m, rx, fn, needs_auth in table if fn]
 
     def handle(self, req: Request) -> Response:
         if not (req.path == "/api" or req.path.startswith("/api/")):  # the single-page app

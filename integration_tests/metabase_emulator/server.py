@@ -293,7 +293,7 @@ class Emulator:
         self.seed = seed
         self.scale = scale or Scale()
         self.port = port
-        self.model = Model(seed, self.scale)
+        self.model = Model(seed, self.scale, self.profile)
         self._settings = dict(DEFAULT_SETTINGS)
         self._faults = FaultInjector(None)
         self.auth = Auth(self.model, self.profile, lambda: self._settings)
