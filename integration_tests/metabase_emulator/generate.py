@@ -7,7 +7,8 @@ kinds it refers to (as alerts.py's does, after the pulses).
 
 from __future__ import annotations
 
-from . import alerts, generate_content as content, generate_instance as instance, generate_relations as relations
+from . import alerts, generate_content as content, generate_instance as instance, generate_relations as relations, \
+    notifications
 
 STEPS = (
     instance.make_users,
@@ -22,6 +23,7 @@ STEPS = (
     relations.make_timelines,
     relations.make_pulses,
     alerts.make_alerts,
+    notifications.make_notifications,  # the alerts as 0.54+ stores them
 )
 
 

@@ -15,6 +15,7 @@ from array import array
 
 import orjson
 
+from . import notifications
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
@@ -25,6 +26,7 @@ from .visibility import can_read, listed_pulses, listed_users, viewer_of, visibl
 from .web import FORBIDDEN, HTML, JSON, LRU, TEXT, Body, HttpError, Request, Response, json_response, text_response
 
 HYDRATED = ("creator", "collection", "last-edit-info")  # keys GET /api/card adds to the card row
+KINDS = (notifications,)  # kind modules with routes of their own
 # Namespaces whose unknown sub-routes still need auth first (Metabase wraps them in +auth).
 AUTH_NAMESPACES = {"card", "collection", "dashboard", "user", "database", "native-query-snippet", "table",
                    "permissions", "activity", "search", "field", "segment", "pulse", "alert", "timeline",
@@ -152,9 +154,12 @@ class Api:
     # -- dispatch --
     def _routes(self):
         """The routes table. A kind module's routes go here, with handlers of (api, req) in that
-        module (as alerts.alert_list)."""
+        module (as alerts.alert_list), or come from its `routes(api)` (those the version has, ahead of
+        the others: the first match wins); their namespaces then want auth first."""
         p = self.p
-        table = [
+        kinds = [route for kind in KINDS for route in kind.routes(self)]
+        self.namespaces = AUTH_NAMESPACES | {rx.split("/")[2] for _, rx, _, _ in kinds}
+        table = kinds + [
             ("GET", r"/api/health", self.health, False),
             ("GET", r"/api/session/properties", self.session_properties, False),
             ("POST", r"/api/session", self.login, False),
@@ -210,7 +215,7 @@ class Api:
                     return text_response("Unauthenticated", 401)
                 return fn(req, *m.groups())
         ns = req.path[5:].split("/", 1)[0]
-        if ns in AUTH_NAMESPACES and req.user is None:
+        if ns in self.namespaces and req.user is None:
             return text_response("Unauthenticated", 401)
         return text_response("API endpoint does not exist.", 404)
 
