@@ -2,13 +2,15 @@
 
 Every kind draws from its own random stream (draw.py), so what a step makes depends only on the
 seed, the Scale and the steps before it. A new kind of object adds its step here, after the
-kinds it refers to (as alerts.py's does, after the pulses).
+kinds it refers to (as alerts.py's does, after the pulses). The newer kinds come last and only
+where the instance's version has them: they add links into cards, which must change nothing for
+older versions.
 """
 
 from __future__ import annotations
 
 from . import alerts, generate_content as content, generate_instance as instance, generate_relations as relations, \
-    notifications
+    measures, notifications
 
 STEPS = (
     instance.make_users,
@@ -24,6 +26,9 @@ STEPS = (
     relations.make_pulses,
     alerts.make_alerts,
     notifications.make_notifications,  # the alerts as 0.54+ stores them
+    # the newer kinds, only on the versions that have them (Model.has)
+    measures.make_measures,
+    measures.link_cards,  # after the cards and the measures
 )
 
 
