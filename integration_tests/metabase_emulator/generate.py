@@ -9,8 +9,8 @@ older versions.
 
 from __future__ import annotations
 
-from . import alerts, generate_content as content, generate_instance as instance, generate_relations as relations, \
-    measures, notifications
+from . import alerts, documents, generate_content as content, generate_instance as instance, \
+    generate_relations as relations, measures, notifications
 
 STEPS = (
     instance.make_users,
@@ -27,6 +27,7 @@ STEPS = (
     alerts.make_alerts,
     notifications.make_notifications,  # the alerts as 0.54+ stores them
     # the newer kinds, only on the versions that have them (Model.has)
+    documents.make_documents,
     measures.make_measures,
     measures.link_cards,  # after the cards and the measures
 )

@@ -48,6 +48,7 @@ class Model:
         self.memberships: list[tuple] = []  # (membership_id, user_id, group_id)
         self.alert_extras: dict = {}  # pulse id -> what only alerts have (alerts.py)
         self.notifications: dict = {}  # notification id -> the alerts (and system events) as 0.54+ stores them
+        self.documents: dict = {}  # documents.py
         self.measures: dict = {}  # measures.py
         self._viewers: dict[int, Viewer] = {}  # user id -> Viewer (visibility.viewer_of)
         populate(self)
