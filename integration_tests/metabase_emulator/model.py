@@ -50,6 +50,7 @@ class Model:
         self.notifications: dict = {}  # notification id -> the alerts (and system events) as 0.54+ stores them
         self.documents: dict = {}  # documents.py
         self.measures: dict = {}  # measures.py
+        self.transforms: dict = {}  # transforms.py
         self._viewers: dict[int, Viewer] = {}  # user id -> Viewer (visibility.viewer_of)
         populate(self)
         self.by_email = {u.email.lower(): u for u in self.users.values()}

@@ -15,7 +15,7 @@ from array import array
 
 import orjson
 
-from . import documents, measures, notifications
+from . import documents, measures, notifications, transforms
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
@@ -26,7 +26,7 @@ from .visibility import can_read, listed_pulses, listed_users, viewer_of, visibl
 from .web import FORBIDDEN, HTML, JSON, LRU, TEXT, Body, HttpError, Request, Response, json_response, text_response
 
 HYDRATED = ("creator", "collection", "last-edit-info")  # keys GET /api/card adds to the card row
-KINDS = (notifications, documents, measures)  # kind modules with routes of their own
+KINDS = (notifications, documents, transforms, measures)  # kind modules with routes of their own
 # Namespaces whose unknown sub-routes still need auth first (Metabase wraps them in +auth).
 AUTH_NAMESPACES = {"card", "collection", "dashboard", "user", "database", "native-query-snippet", "table",
                    "permissions", "activity", "search", "field", "segment", "pulse", "alert", "timeline",
@@ -483,7 +483,8 @@ class Api:
         return json_response(self.r.snippet(s))
 
     def table_list(self, req):
-        return self.cached(req, lambda: [self.r.table(t, req.viewer.superuser) for t in sorted(
+        hydrate = transforms.hydrate_table  # `transform`, on versions with transforms
+        return self.cached(req, lambda: [hydrate(self, t, self.r.table(t, req.viewer.superuser)) for t in sorted(
             (t for db in visible_databases(self.m, req.viewer) for t in db.tables), key=lambda t: (t.name, t.id))])
 
     def group_list(self, req):

@@ -53,6 +53,7 @@ DEFAULT_SETTINGS = {
     "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
     "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
     "body_paths": {},  # path -> the bytes every request of it is answered with (200, as JSON)
+    "transforms_enabled": True,  # 0.59+: transforms switched on (off: /api/transform answers 403, transforms.py)
 }
 STAMP_SETTINGS = ("timestamp_offsets", "null_updated_at_ids", "garbage_updated_at_ids")
 UPDATED_AT_STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "databases", "tables",
@@ -391,7 +392,10 @@ class Emulator:
                 v = bool(v)
             new[k] = v
         restamp = any(new[k] != self._settings[k] for k in STAMP_SETTINGS)
+        switched = new["transforms_enabled"] != self._settings["transforms_enabled"]
         self._settings = new  # swapped whole, so request threads see one consistent snapshot
+        if switched and hasattr(self, "api"):
+            self.api.cache.clear()  # GET /api/table's `transform` key comes and goes with it
         if restamp and hasattr(self, "api"):
             self.api.stamp_settings()
             self.api.rerender()
@@ -448,7 +452,7 @@ class Emulator:
         cards, collections (with the Trash from 0.50 on), dashboards and snippets too (expected.py)."""
         v = viewer_of(self.model, self._viewer_user(viewer))
         return expected.expected_ids(self.model, self.profile, v, stream, include_archived,
-                                     self._settings["vanishing_dashboard_ids"])
+                                     self._settings["vanishing_dashboard_ids"], self._settings["transforms_enabled"])
 
     # -- changes between syncs (changes.py; the same through POST /__emulator__/changes) --
     def edit(self, stream: str, ids, at=None) -> list:
