@@ -32,7 +32,7 @@ def as_user(emu, who="admin"):
     return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
-@pytest.fixture(scope="module", params=["v0.40", "v0.50", "v0.52", "v0.57"])
+@pytest.fixture(scope="module", params=["v0.40", "v0.48", "v0.50", "v0.52", "v0.57", "v0.64"])
 def emu(request):
     with Emulator(profile=request.param, seed=1, scale=SMALL, query_log_now="2025-09-20T12:00:00Z") as emulator:
         yield emulator
@@ -171,6 +171,15 @@ def test_data_graph_shapes(emu):
     group, table = m.permissions.sandbox
     t = m.tables[table]
     restricted = [d.id for d in m.databases.values() if d.restricted]
+    if p.since(42) and not p.since(50):  # v1 under `data`, with download, data-model, details and (EE) block
+        assert all(groups[str(ADMINISTRATORS)][str(d)]["data"] == {"native": "write", "schemas": "all"}
+                   for d in m.databases)
+        assert {r[2] for r in oss} <= {"data", "data.native", "data.read", "data.query", "download",
+                                       "download.native", "data-model", "details"}
+        assert {(group, t.db_id, "data.query", t.schema, table, "segmented"),
+                (group, t.db_id, "data.read", t.schema, table, "all")} <= oss
+        assert all(groups[str(ALL_USERS)].get(str(d), {}) in ({}, {"data": {"schemas": "block"}}) for d in restricted)
+        return
     assert restricted and all(str(d) not in groups[str(ALL_USERS)] for d in restricted)  # nothing granted there
     if not p.since(50):  # v1: {native, schemas} per database, the sandbox as a read/query split
         assert oss == ee
@@ -182,7 +191,8 @@ def test_data_graph_shapes(emu):
         assert any(r[2] == "schemas" and r[4] for r in oss)  # a table
         assert all(str(d) not in groups[str(ANALYSTS)] for d in restricted)
         return
-    assert {r[2] for r in oss} == {"view-data", "create-queries", "download", "data-model", "details"}  # no transforms
+    assert {r[2] for r in oss} == {"view-data", "create-queries", "download", "data-model", "details"} | \
+        ({"transforms"} if p.since(59) else set())  # transforms from 0.59
     assert {"no", "blocked", "legacy-no-self-service", "full", "limited", "all", "yes"} <= {r[5] for r in oss}
     assert any(r[2] == "create-queries" and r[3] and r[4] is None and r[5] == "no" for r in oss)  # per schema
     assert any(r[2] == "create-queries" and r[4] for r in oss)  # per table
@@ -193,7 +203,8 @@ def test_data_graph_shapes(emu):
     for d in m.databases:
         assert {r[2:] for r in oss if r[:2] == (ADMINISTRATORS, d)} == {
             ("view-data", None, None, "unrestricted"), ("create-queries", None, None, "query-builder-and-native"),
-            ("download", None, None, "full"), ("data-model", None, None, "all"), ("details", None, None, "yes")}
+            ("download", None, None, "full"), ("data-model", None, None, "all"), ("details", None, None, "yes")} | \
+            ({("transforms", None, None, "yes")} if p.since(59) else set())
     assert groups[str(ADMINISTRATORS)]["1"]["download"] == {"schemas": "full"}
     assert all(groups[str(ANALYSTS)][str(d)] == {"view-data": "unrestricted"} for d in restricted)
 

@@ -7,8 +7,9 @@ decides who sees which, and renders them as each version sends them:
 - up to 0.47 any user who can read the alert's card sees it; from 0.48 (metabase#34067) admins see
   every alert and other users those they created or receive;
 - `?archived=true` lists the archived ones instead of the live ones;
-- from 0.54 alerts are notifications, mapped back to the old shape: `id` is the notification's id
-  (another sequence than the pulses'), `archived` means not active, no `entity_id`.
+- from 0.54 alerts are notifications (notifications.py, which serves GET /api/alert from then on
+  as Metabase's shim builds it): `id` is the notification's id (another sequence than the
+  pulses'), which this module assigns, and who sees which is unchanged.
 An alert on an archived card is still listed (its card then only comes with include_archived).
 The pattern of a module per kind: make_alerts is a step of generate.py, alert_list a route of
 routes.py, the alerts' ids a stream of expected.py."""
@@ -111,28 +112,25 @@ def alert_id(model, profile, pulse) -> int:
 
 def render_alert(render, pulse, viewer) -> dict:
     """The alert as Render.pulse sends it, with `card` (one) instead of `cards` and the alert's keys."""
-    p, m = render.p, render.m
+    m = render.m
     extra = m.alert_extras[pulse.id]
     d = render.pulse(pulse, viewer)
     for key in ("cards", "dashboard_id", "dashboard"):
         d.pop(key, None)
     card = m.cards[pulse.cards[0][0]]
     d.update({
-        "id": alert_id(m, p, pulse), "name": None, "alert_condition": pulse.alert_condition,
+        "id": pulse.id, "name": None, "alert_condition": pulse.alert_condition,
         "alert_above_goal": extra.above_goal, "alert_first_only": extra.first_only,
         "card": {"id": card.id, "include_csv": False, "include_xls": card.id % 4 == 0, "dashboard_card_id": None},
         "can_write": viewer.superuser or pulse.creator_id == viewer.user.id,
     })
     for channel in d["channels"]:
         channel["pulse_id"] = d["id"]
-    if p.since(54):  # a notification: no entity_id, no collection of its own
-        d.pop("entity_id", None)
-        d["collection_id"] = None
     return d
 
 
 def alert_list(routes, req):
-    """GET /api/alert: a bare array (every version the connector supports)."""
+    """GET /api/alert up to 0.53: a bare array (from 0.54 notifications.alert_list answers)."""
     archived = req.flag("archived")
     return routes.cached(req, lambda: [render_alert(routes.r, a, req.viewer)
                                        for a in listed_alerts(routes.m, routes.p, req.viewer, archived)])

@@ -304,6 +304,10 @@ class Changes:
         except KeyError:
             raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS))) from None
 
+    def _viewed_rows(self, stream: str) -> dict:
+        """The rows a detail read views: cards, dashboards, and documents (0.58+, no change verbs)."""
+        return self.m.documents if stream == "documents" else self._rows(stream)
+
     def _rows_for(self, stream: str, ids) -> list:
         if isinstance(ids, (int, str)):
             ids = [ids]
@@ -342,7 +346,7 @@ class Changes:
         if land_views:  # the views read since the last batch land with this change
             t = self.clock.batch()
             for stream, rid in self._pending_views:
-                row = self._rows(stream).get(rid)
+                row = self._viewed_rows(stream).get(rid)
                 if row is not None:
                     self._count(stream, row, t, touched)
             self._pending_views.clear()
@@ -416,6 +420,9 @@ class Changes:
 
     def _count(self, stream, row, t, touched):
         """What a view moves in the rows Metabase shows: view counts, a dashboard's last_viewed_at."""
+        if stream == "documents":  # a kind module's row counts its own views
+            row.viewed(t)
+            return
         row.view_count += 1
         if stream == "dashboards":
             if row.last_viewed_at is None:
@@ -433,7 +440,7 @@ class Changes:
         its counts land with Metabase's next background batch (the next change, or land_views()),
         as Metabase updates them in batches. 0.52 wrote the stamp at once (metabase#53687)."""
         with self.lock:
-            row = self._rows(stream).get(rid)
+            row = self._viewed_rows(stream).get(rid)
             if row is not None:
                 self._tally(stream, row)
                 self._pending_views.append((stream, rid))

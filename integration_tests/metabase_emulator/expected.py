@@ -4,6 +4,7 @@ visibility.py lists the routes answer with. A new kind of object with a stream a
 
 from __future__ import annotations
 
+from . import documents, measures, transforms
 from .alerts import alert_id, listed_alerts
 from .rows import GROUP_NAMES
 from .visibility import listed_pulses, listed_users, visible_cards, visible_collections, visible_dashboards, \
@@ -11,18 +12,26 @@ from .visibility import listed_pulses, listed_users, visible_cards, visible_coll
 
 STREAMS = ("cards", "collections", "dashboards", "users", "databases", "native_query_snippets", "tables",
            "permission_groups", "dashboard_cards", "fields", "permission_group_memberships", "segments",
-           "timelines", "timeline_events", "dashboard_subscriptions", "alerts")
+           "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures")
 ARCHIVABLE = ("cards", "collections", "dashboards", "native_query_snippets", "dashboard_cards", "alerts")
 
 
-def expected_ids(m, p, v, stream: str, include_archived: bool = False, gone=frozenset()) -> list:
+def expected_ids(m, p, v, stream: str, include_archived: bool = False, gone=frozenset(),
+                 transforms_enabled: bool = True) -> list:
     """Ids a complete sync of `stream` must emit when run as the viewer `v` on profile `p` (primary
     key values: `membership_id` for permission_group_memberships). With `include_archived`, archived
     cards, collections (with the Trash from 0.50 on), dashboards and snippets too. `gone`: the ids
-    of the dashboards that vanish (the vanishing_dashboard_ids setting)."""
+    of the dashboards that vanish (the vanishing_dashboard_ids setting); `transforms_enabled`: that
+    setting. documents, transforms and measures: empty before the version that serves them."""
     if include_archived and stream in ARCHIVABLE:
         return sorted(set(expected_ids(m, p, v, stream, gone=gone)) | set(_archived_ids(m, p, v, stream, gone)),
                       key=lambda i: (isinstance(i, str), i))
+    if stream == "documents":
+        return documents.expected_ids(m, p, v)
+    if stream == "measures":
+        return measures.expected_ids(m, p, v)
+    if stream == "transforms":
+        return transforms.expected_ids(m, p, v, transforms_enabled)
     if stream in STREAMS[8:]:
         return _relationship_ids(m, p, v, stream, gone)
     if stream == "cards":

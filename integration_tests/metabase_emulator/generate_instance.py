@@ -1,6 +1,6 @@
 """Generation of the instance's frame: users (and the hidden users of API keys), databases with
 their tables and fields, and collections (personal ones, restricted trees, archived subtrees,
-snippet folders, the Trash). Called in generate.py's order."""
+snippet folders, the Trash; the Library on 0.59+). Called in generate.py's order."""
 
 from __future__ import annotations
 
@@ -216,3 +216,19 @@ def make_collections(m):
     m.trash_id = len(m.collections) + 1
     m.collections[m.trash_id] = Collection(
         m.trash_id, "Trash", "trash", None, "/", nano(rng), T1 * 1_000_000 - 1, type="trash")
+
+
+def make_library(m):
+    """The Library (0.59+, metabase-api.md 11.6): a "library" collection with its "library-data"
+    (published tables) and "library-metrics" children, readable by everyone. Made after all other
+    content, with ids after the Trash's, so no other id moves; empty."""
+    if not m.has("library") or not m.collections:
+        return
+    rng = seeded(m.seed, "library")
+    root_id = max(m.collections) + 1
+    for offset, (name, ctype, location) in enumerate((("Library", "library", "/"), ("Data", "library-data", None),
+                                                      ("Metrics", "library-metrics", None))):
+        cid = root_id + offset
+        m.collections[cid] = Collection(cid, name, slugify(name), None, location or "/%d/" % root_id, nano(rng),
+                                        ts_around(rng, 0.95), type=ctype)
+    m._viewers = {}  # new collections: every viewer's readable set is stale

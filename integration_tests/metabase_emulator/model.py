@@ -22,11 +22,17 @@ from .words import (  # noqa: F401 (re-exported)
 
 class Model:
     """All the content of one emulated instance (not yet rendered for a version), generated on
-    construction; changes.py changes it afterwards."""
+    construction; changes.py changes it afterwards.
 
-    def __init__(self, seed: int = 1, scale: Scale | None = None):
+    `profile` (a profiles.Profile, or None) only says which newer kinds the instance holds:
+    documents, transforms, measures and Library collections exist only where that version has
+    them (they add tables and link cards, which older versions would otherwise show). None:
+    none of them."""
+
+    def __init__(self, seed: int = 1, scale: Scale | None = None, profile=None):
         self.seed = seed
         self.scale = scale or Scale()
+        self.profile = profile
         self.users: dict[int, User] = {}
         self.databases: dict[int, Database] = {}
         self.tables: dict[int, Table] = {}
@@ -41,6 +47,10 @@ class Model:
         self.pulses: dict[int, Pulse] = {}
         self.memberships: list[tuple] = []  # (membership_id, user_id, group_id)
         self.alert_extras: dict = {}  # pulse id -> what only alerts have (alerts.py)
+        self.notifications: dict = {}  # notification id -> the alerts (and system events) as 0.54+ stores them
+        self.documents: dict = {}  # documents.py
+        self.measures: dict = {}  # measures.py
+        self.transforms: dict = {}  # transforms.py
         self.permissions = None  # the sandbox and revisions behind the permission tables (permissions.py)
         self.query_log = None  # what the query log's rows refer to (querylog.py)
         self._viewers: dict[int, Viewer] = {}  # user id -> Viewer (visibility.viewer_of)
@@ -48,6 +58,10 @@ class Model:
         self.by_email = {u.email.lower(): u for u in self.users.values()}
 
     # -- lookups every module shares --
+    def has(self, kind: str) -> bool:
+        """Whether this instance's version has a newer kind ("documents", "measures", ...)."""
+        return self.profile is not None and getattr(self.profile, kind)
+
     def people(self):
         """Real (non API key) users, in id order."""
         return [u for u in self.users.values() if u.kind == "personal"]

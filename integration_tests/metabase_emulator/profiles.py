@@ -33,10 +33,33 @@ class Profile:
     throttle_status: int  # status of a throttled login
     sso_source: bool  # users carry sso_source instead of google_auth/ldap_auth
     view_bumps_updated_at: bool = False  # a card/dashboard view moves updated_at (v0.52, metabase#53687)
+    # GET /api/dashboard: removed in 0.48.0 (metabase#35235), restored in a later 0.48.x (PR #37458)
+    dashboard_list: bool = True
 
     def since(self, minor: int) -> bool:
         """This version is 0.<minor> or later (for the differences metabase-api.md section 9 lists)."""
         return int(self.tag.split(".")[1]) >= minor
+
+    # The newer kinds, by the minor version that brought them (metabase-api.md 11.9's table).
+    @property
+    def notifications(self) -> bool:  # alerts are notifications; /api/alert a shim (11.2)
+        return self.since(54)
+
+    @property
+    def documents(self) -> bool:  # OSS /api/document (11.3)
+        return self.since(58)
+
+    @property
+    def transforms(self) -> bool:  # OSS /api/transform (11.4)
+        return self.since(59)
+
+    @property
+    def library(self) -> bool:  # Library collection types (11.6)
+        return self.since(59)
+
+    @property
+    def measures(self) -> bool:  # /api/measure; cards may aggregate a measure (11.5)
+        return self.since(60)
 
 
 PROFILES = {
@@ -56,6 +79,15 @@ PROFILES = {
                      remote_sync=True, dashboard_questions=True, legacy_rows=False,
                      throttle_status=401, sso_source=True),
 }
+# 0.48.0 as it shipped: dashcards/tabs renamed, no card type (0.49), no API keys (0.49), no Trash
+# (0.50), and no GET /api/dashboard (metabase-api.md 11.1)
+PROFILES["v0.48"] = Profile("v0.48", "v0.48.0", "c5ea7d3", "2023-12-05", api_keys=False,
+                            user_list_admin_only=True, activity_feed=False, dashcards_key="dashcards",
+                            snake_sizes=True, tabs=True, card_type=False, trash=False, mbql5=False,
+                            remote_sync=False, dashboard_questions=False, legacy_rows=False,
+                            throttle_status=401, sso_source=True, dashboard_list=False)
+# 0.64 as 0.57, plus what 0.58-0.64 brought (the since()-based flags above)
+PROFILES["v0.64"] = replace(PROFILES["v0.57"], name="v0.64", tag="v0.64.2", hash="8b1e4f0", date="2026-04-21")
 # 0.52 as 0.50, plus its bug: every view of a card or dashboard bumped updated_at (fixed later)
 PROFILES["v0.52"] = replace(PROFILES["v0.50"], name="v0.52", tag="v0.52.11", hash="3f7c1d2", date="2025-02-10",
                             view_bumps_updated_at=True)

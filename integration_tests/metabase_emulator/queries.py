@@ -8,8 +8,9 @@ value), `uuids` (for MBQL 5's lib/uuid), and the optional lineage clauses: `join
 alias, source_table | source_card, filter (a source query of the join's own), lhs, rhs (field id)
 | rhs_name), `expression` (name, field id, field id), `segment` (id), `metric` (card id),
 `order_by` (field id), `fields` ([field id]), `nest` ([(column name, base type)]: outer stages
-that read the inner query's columns by name). A native card: `sql`, `columns`, `template_tags`
-(as Metabase stores them), `parameters`.
+that read the inner query's columns by name), `measure` (a measure id: measures.py sets it on
+0.60+ instances only). A native card: `sql`, `columns`, `template_tags` (as Metabase stores
+them), `parameters`. transforms.py's query sources are abstract queries of the same form.
 
 The base of each query draws from the cards' random stream exactly as before the lineage
 clauses existed; those draw from their own stream, so adding them moved no other content.
@@ -227,6 +228,8 @@ def mbql4(model, card) -> dict:
     if q["breakout"]:
         fid, unit = q["breakout"]
         inner["breakout"] = [["field", fid, {"temporal-unit": unit} if unit else None]]
+    if q.get("measure"):  # legacy MBQL still reads [:measure id] (lib/schema/mbql_clause legacy defclause)
+        inner.setdefault("aggregation", []).append(["measure", q["measure"]])
     if q.get("order_by"):
         inner["order-by"] = [["asc", ["field", q["order_by"], None]]]
     if q.get("fields"):
@@ -281,6 +284,8 @@ def mbql5(model, card) -> dict:
         stage["aggregation"] = [clause]
         if q.get("metric"):
             stage["aggregation"].append(["metric", {"lib/uuid": _uid(card.id, next(n))}, q["metric"]])
+    if q.get("measure"):  # a measure (0.60+, lib/schema/ref.cljc); a lib/uuid of its own moves no other clause's
+        stage.setdefault("aggregation", []).append(["measure", {"lib/uuid": _uid(card.id, 900)}, q["measure"]])
     if q["breakout"]:
         fid, unit = q["breakout"]
         opts = {"lib/uuid": u[2], "base-type": base(fid)}
@@ -336,7 +341,11 @@ def dependencies(card) -> list:
     """What the card's query names, as the connector must report it: [(type, id, via)] (snippets:
     (type, id, via, name), id None where the card was saved without it), each (type, id) once, at
     its first clause in VIA_ORDER."""
-    q = card.query
+    return query_dependencies(card.query)
+
+
+def query_dependencies(q: dict) -> list:
+    """dependencies() of an abstract query, whoever holds it (a card, a transform's source)."""
     found: dict = {}
 
     def add(kind, ident, via, name=None):
@@ -377,6 +386,8 @@ def dependencies(card) -> list:
         add("field", q["aggregation"][1], via("aggregation"))
     if q.get("metric"):
         add("metric", q["metric"], via("aggregation"))
+    if q.get("measure"):
+        add("measure", q["measure"], via("aggregation"))
     if q["breakout"]:
         add("field", q["breakout"][0], via("breakout"))
     if q.get("order_by"):

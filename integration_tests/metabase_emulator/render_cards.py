@@ -96,7 +96,7 @@ class CardsRender:
             d["archived_directly"] = c.archived_directly
         if p.mbql5:
             d.update(legacy_query=orjson.dumps(queries.mbql4(self.m, c)).decode(), card_schema=22, is_remote_synced=False,
-                     document_id=None, dependency_analysis_version=1)
+                     document_id=c.document_id, dependency_analysis_version=1)
             d["dataset_query"]["lib.convert/converted?"] = True  # stored as MBQL 4, converted on read
         if p.dashboard_questions:
             dash = self.m.dashboards.get(c.dashboard_id) if c.dashboard_id else None

@@ -15,7 +15,7 @@ from array import array
 
 import orjson
 
-from . import edition, permissions, querylog
+from . import documents, edition, measures, notifications, permissions, querylog, transforms
 from .alerts import alert_list
 from .auth import CLEAR_COOKIES
 from .model import Model
@@ -26,6 +26,7 @@ from .visibility import can_read, listed_pulses, listed_users, viewer_of, visibl
 from .web import FORBIDDEN, HTML, JSON, LRU, TEXT, Body, HttpError, Request, Response, json_response, text_response
 
 HYDRATED = ("creator", "collection", "last-edit-info")  # keys GET /api/card adds to the card row
+KINDS = (notifications, documents, transforms, measures)  # kind modules with routes of their own
 # Namespaces whose unknown sub-routes still need auth first (Metabase wraps them in +auth).
 AUTH_NAMESPACES = {"card", "collection", "dashboard", "user", "database", "native-query-snippet", "table",
                    "permissions", "activity", "search", "field", "segment", "pulse", "alert", "timeline",
@@ -153,9 +154,12 @@ class Api:
     # -- dispatch --
     def _routes(self):
         """The routes table. A kind module's routes go here, with handlers of (api, req) in that
-        module (as alerts.alert_list)."""
+        module (as alerts.alert_list), or come from its `routes(api)` (those the version has, ahead of
+        the others: the first match wins); their namespaces then want auth first."""
         p = self.p
-        table = [
+        kinds = [route for kind in KINDS for route in kind.routes(self)]
+        self.namespaces = AUTH_NAMESPACES | {rx.split("/")[2] for _, rx, _, _ in kinds}
+        table = kinds + [
             ("GET", r"/api/health", self.health, False),
             ("GET", r"/api/session/properties", self.session_properties, False),
             ("POST", r"/api/session", self.login, False),
@@ -168,7 +172,7 @@ class Api:
             ("GET", r"/api/collection", self.collection_list, True),
             ("GET", r"/api/collection/(root|\d+)", self.collection_detail, True),
             ("GET", r"/api/collection/(root|\d+)/items", self.collection_items, True),
-            ("GET", r"/api/dashboard", self.dashboard_list, True),
+            ("GET", r"/api/dashboard", self.dashboard_list if p.dashboard_list else None, True),
             ("GET", r"/api/dashboard/(\d+)", self.dashboard_detail, True),
             ("GET", r"/api/database", self.database_list, True),
             ("GET", r"/api/database/(\d+)", self.database_detail, True),
@@ -191,7 +195,7 @@ class Api:
                       ("GET", r"/api/timeline/(\d+)", self.timeline_detail, True)]
         if p.activity_feed:
             table.append(("GET", r"/api/activity", self.activity, True))
-        return [(m, re.compile(rx + "/?$"), fn, needs_auth) for m, rx, fn, needs_auth in table]
+        return [(m, re.compile(rx + "/?$"), fn, needs_auth) for m, rx, fn, needs_auth in table if fn]
 
     def handle(self, req: Request) -> Response:
         if not (req.path == "/api" or req.path.startswith("/api/")):  # the single-page app
@@ -214,7 +218,7 @@ class Api:
                     return text_response("Unauthenticated", 401)
                 return fn(req, *m.groups())
         ns = req.path[5:].split("/", 1)[0]
-        if ns in AUTH_NAMESPACES and req.user is None:
+        if ns in self.namespaces and req.user is None:
             return text_response("Unauthenticated", 401)
         return text_response("API endpoint does not exist.", 404)
 
@@ -484,7 +488,8 @@ class Api:
         return json_response(self.r.snippet(s))
 
     def table_list(self, req):
-        return self.cached(req, lambda: [self.r.table(t, req.viewer.superuser) for t in sorted(
+        hydrate = transforms.hydrate_table  # `transform`, on versions with transforms
+        return self.cached(req, lambda: [hydrate(self, t, self.r.table(t, req.viewer.superuser)) for t in sorted(
             (t for db in visible_databases(self.m, req.viewer) for t in db.tables), key=lambda t: (t.name, t.id))])
 
     def group_list(self, req):

@@ -195,6 +195,7 @@ class Card:
     parameters: list = dc_field(default_factory=list)
     cache_ttl: int | None = None
     last_used_at: int | None = None  # None: derived from last_query_start/updated_at (see Render)
+    document_id: int | None = None  # a chart of a document (documents.py; rendered from 0.57 on)
 
 
 @dataclass(slots=True)

@@ -53,6 +53,7 @@ DEFAULT_SETTINGS = {
     "status_paths": {},  # path -> a status every request of it gets (e.g. 507, 522 or 409), as a proxy sends
     "redirect_paths": {},  # path -> a URL every request of it is sent to (307, which keeps method and body)
     "body_paths": {},  # path -> the bytes every request of it is answered with (200, as JSON)
+    "transforms_enabled": True,  # 0.59+: transforms switched on (off: /api/transform answers 403, transforms.py)
     # who is asked, and the Enterprise query log (edition.py, querylog.py)
     "edition": "oss",  # "oss" | "ee" (licensed, Pro self-hosted) | "ee-unlicensed"
     "query_log_rows_per_month": 40,
@@ -302,7 +303,7 @@ class Emulator:
         self.seed = seed
         self.scale = scale or Scale()
         self.port = port
-        self.model = Model(seed, self.scale)
+        self.model = Model(seed, self.scale, self.profile)
         self._settings = dict(DEFAULT_SETTINGS)
         self._faults = FaultInjector(None)
         self.auth = Auth(self.model, self.profile, lambda: self._settings)
@@ -402,7 +403,10 @@ class Emulator:
                 v = bool(v)
             new[k] = v
         restamp = any(new[k] != self._settings[k] for k in STAMP_SETTINGS)
+        switched = new["transforms_enabled"] != self._settings["transforms_enabled"]
         self._settings = new  # swapped whole, so request threads see one consistent snapshot
+        if switched and hasattr(self, "api"):
+            self.api.cache.clear()  # GET /api/table's `transform` key comes and goes with it
         if restamp and hasattr(self, "api"):
             self.api.stamp_settings()
             self.api.rerender()
@@ -459,7 +463,7 @@ class Emulator:
         cards, collections (with the Trash from 0.50 on), dashboards and snippets too (expected.py)."""
         v = viewer_of(self.model, self._viewer_user(viewer))
         return expected.expected_ids(self.model, self.profile, v, stream, include_archived,
-                                     self._settings["vanishing_dashboard_ids"])
+                                     self._settings["vanishing_dashboard_ids"], self._settings["transforms_enabled"])
 
     # -- truth of the permission graphs and the query log, from the model (permissions.py, querylog.py) --
     def expected_collection_permissions(self, viewer: str = "admin", namespace=None) -> list:
