@@ -173,9 +173,10 @@ def _describe(instance: Instance, api_url: str) -> list:
     credential cannot serve (each stream once, with its first reason)."""
     if instance.minor is None:
         return [("warning", VERSION_UNKNOWN.format(url=api_url))]
-    features = sorted(name for name, on in (instance.features or {}).items() if on)
-    edition = ("Enterprise" + (f" with {', '.join(features)}" if features else ", without a licence")
-               if instance.enterprise else "open source")
+    licensed = [name for name, on in (instance.features or {}).items() if on]
+    used = sorted({about.feature for about in ENDPOINTS.values() if about.feature} & set(licensed))
+    edition = ("Enterprise" + (f" with {', '.join(used)}" if used else ", licensed" if licensed else ", without a licence")
+               if instance.enterprise else "open source")  # only the features a stream needs: Cloud has dozens
     who = {True: "an admin", False: "not an admin", None: "not known to be an admin"}[instance.admin]
     notices = [("info", VERSION_NOTICE.format(tag=instance.tag, edition=edition, url=api_url, who=who))]
     missing: dict = {}
@@ -1602,7 +1603,9 @@ class Dependencies(RecordTransformation):
     - `of: card`: a question's own dataset_query (MBQL 4, MBQL 5 or native template tags);
     - `of: transform`: a transform's source query, read as a card's, or a Python transform's
       source tables (`via` source_table; a table named but not yet made: id null, `name`
-      "schema.table"); also `target_table_id`, the table it writes (`table`, null before it exists);
+      "schema.table"); also `target_table_id`, the table it writes: the one of `tables` (the
+      tables' list, read once a sync) whose `transform` is this one, else the one its `target`
+      names (database, schema, name); null before it exists;
     - `of: measure`: a measure's definition, an MBQL 5 query with one aggregation;
     - `of: document`: a document's ProseMirror body: the cards it embeds (`cardEmbed`, via embed)
       and what it links (`smartLink`: card, model, table, dashboard; via link).
@@ -1612,6 +1615,28 @@ class Dependencies(RecordTransformation):
 
     parameters: InitVar[Mapping[str, Any]]
     of: str = "card"
+    tables: Optional[PartitionRouter] = None  # of: transform: GET /api/table (the tables stream's, cached)
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._targets: Optional[dict] = None
+        self._lock = threading.Lock()
+
+    def _target_table(self, transform: Mapping[str, Any]) -> Optional[int]:
+        with self._lock:
+            if self._targets is None and self.tables is not None:
+                self._targets = {}
+                for table in self.tables.stream_slices():
+                    ident, about = table.partition.get("table_id"), table.extra_fields
+                    writer = about.get("transform") if isinstance(about.get("transform"), Mapping) else {}
+                    if writer.get("id") is not None:
+                        self._targets[("transform", writer["id"])] = ident
+                    self._targets.setdefault((about.get("db_id"), about.get("schema"), about.get("name")), ident)
+        if transform.get("table") is not None:  # a detail answer names it
+            return (transform.get("table") or {}).get("id")
+        target, targets = transform.get("target") or {}, self._targets or {}
+        database = target.get("database") or transform.get("target_db_id") or transform.get("source_database_id")
+        return targets.get(("transform", transform.get("id"))) or \
+            targets.get((database, target.get("schema"), target.get("name")))
 
     def transform(self, record: MutableMapping[str, Any], config: Optional[Mapping[str, Any]] = None,
                   stream_state: Any = None, stream_slice: Any = None) -> None:
@@ -1626,7 +1651,7 @@ class Dependencies(RecordTransformation):
             source = record.get("source") or {}
             _query(source.get("query"), found)
             _python_tables(source.get("source-tables"), found)
-            record["target_table_id"] = (record.get("table") or {}).get("id")
+            record["target_table_id"] = self._target_table(record)
         record["dependencies"] = list(found.values())
 
 

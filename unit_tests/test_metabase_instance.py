@@ -67,6 +67,9 @@ def test_the_notices_name_the_version_edition_and_what_cannot_be_read(components
     assert notices == [("info", "Metabase v1.64.2 (Enterprise with audit_app) at https://mb.example.com/api/; "
                                 "this credential is an admin.")]
 
+    without_audit = components.Instance.from_properties(properties("v1.60.0", {"audit_app": False, "sso_jwt": True}))
+    assert "(Enterprise, licensed)" in components._describe(without_audit, "https://mb.example.com/api/")[0][1]
+
     unlicensed = components.Instance.from_properties(properties("v1.60.0", {"audit_app": False}, admin=True))
     (_, first), (_, second) = components._describe(unlicensed, "https://mb.example.com/api/")
     assert "Enterprise, without a licence" in first
