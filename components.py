@@ -220,7 +220,8 @@ VERSION_UNKNOWN = (
     "Metabase at {url} did not say its version (GET /api/session/properties): streams that some "
     "versions lack are asked for and skipped if they answer 404."
 )
-CANNOT_SERVE = "This Metabase or credential cannot serve these streams; they will be skipped: {streams}."
+CANNOT_SERVE = ("This Metabase or credential cannot serve these streams, which will stay empty (those a version lacks "
+                "are not asked for; the others are skipped when Metabase refuses them): {streams}.")
 DASHBOARD_LIST_MISSING = (
     "GET /api/dashboard answered 404 (Metabase 0.48.0 has no list of dashboards; later versions call it "
     "deprecated): the dashboards are found in each collection's items instead, one request per collection."
@@ -812,7 +813,7 @@ class AlertColumns(RecordTransformation):
     metabase-api.md 11.2): `card_id` (`card.id`, or `payload.card_id`: the 0.54+ alert list no
     longer names the card), `archived` (not `active` from 0.54), `alert_condition` (rows or goal),
     `alert_above_goal`, `alert_first_only`, `schedule` (cron from 0.54, the first channel's before)
-    and `recipients`: one row per user, group or raw address of each channel.
+    and `recipients`: one row per user, group, raw address or Slack channel of each channel.
 
     Python because the CDK cannot flatten the recipients of each channel into one list."""
 
@@ -839,7 +840,9 @@ class AlertColumns(RecordTransformation):
                           schedule={"cron": None, "type": first.get("schedule_type"), "hour": first.get("schedule_hour"),
                                     "day": first.get("schedule_day"), "frame": first.get("schedule_frame")},
                           recipients=[_recipient(channel.get("channel_type"), r)
-                                      for channel in channels for r in channel.get("recipients") or ()])
+                                      for channel in channels for r in channel.get("recipients") or ()] +
+                          [_slack(channel.get("channel_type"), (channel.get("details") or {}).get("channel"))
+                           for channel in channels if (channel.get("details") or {}).get("channel")])
 
 
 # A notification recipient's type (metabase-api.md 11.2) as the alerts' `recipients` name it.
@@ -847,12 +850,20 @@ RECIPIENT_TYPES = {"notification-recipient/user": "user", "notification-recipien
                    "notification-recipient/raw-value": "email", "notification-recipient/template": "template"}
 
 
+def _slack(channel_type: Any, name: Any) -> dict:
+    """A Slack channel posted to: before 0.54 the channel's details.channel, from 0.54 a raw value."""
+    return {"channel_type": str(channel_type or "").split("/")[-1] or None, "type": "slack_channel",
+            "user_id": None, "group_id": None, "email": None, "slack_channel": name}
+
+
 def _recipient(channel_type: Any, recipient: Mapping[str, Any]) -> dict:
-    """{channel_type, type (user, group, email or template), user_id, group_id, email}."""
+    """{channel_type, type (user, group, email, slack_channel or template), user_id, group_id, email}."""
     channel = str(channel_type or "").split("/")[-1] or None  # "channel/email" from 0.54
     details = recipient.get("details") or {}
     if "type" in recipient:  # a notification recipient
         kind = RECIPIENT_TYPES.get(recipient.get("type"), recipient.get("type"))
+        if kind == "email" and channel == "slack":  # a raw value of a Slack handler names a channel
+            return _slack(channel_type, details.get("value"))
         user = recipient.get("user") or {}
         return {"channel_type": channel, "type": kind, "user_id": recipient.get("user_id"),
                 "group_id": recipient.get("permissions_group_id"),
@@ -1531,11 +1542,16 @@ class ListOrItems(Retriever):
 
     def read_records(self, records_schema: Mapping[str, Any],
                      stream_slice: Optional[StreamSlice] = None) -> Iterator[Any]:
-        skipped = [0]
-        yield from _counting_skips(self.retriever.read_records(records_schema, stream_slice), skipped)
-        if not skipped[0]:
-            return
-        _IGNORED.count = _ignored_responses() - skipped[0]  # answered by the items instead: not skipped
+        with _SHARED_LOCK:  # a 404 is not cached: once the list is known missing, it is not asked again
+            missing = _this_sync(self.config).get("no dashboard list")
+        if not missing:
+            skipped = [0]
+            yield from _counting_skips(self.retriever.read_records(records_schema, stream_slice), skipped)
+            if not skipped[0]:
+                return
+            _IGNORED.count = _ignored_responses() - skipped[0]  # answered by the items instead: not skipped
+            with _SHARED_LOCK:
+                _this_sync(self.config)["no dashboard list"] = True
         partition = dict(stream_slice.partition) if stream_slice else {}
         for collection in self.collections.stream_slices():
             items_slice = StreamSlice(partition={**partition, "collection_id": collection.partition["collection_id"]},
@@ -1594,6 +1610,8 @@ CLAUSES = (("source-table", "source"), ("source-card", "source"), ("source-query
            ("aggregation", "aggregation"), ("breakout", "breakout"), ("order-by", "order_by"),
            ("fields", "fields"), ("template-tags", "template_tag"))
 REFERENCES = {"field": "field", "field-id": "field", "segment": "segment", "metric": "metric", "measure": "measure"}
+# Aggregations with a condition, their last argument: what it names is read `via` filter.
+CONDITIONAL = {"count-where", "sum-where", "distinct-where", "share"}
 
 
 @dataclass
@@ -1750,6 +1768,10 @@ def _walk(node: Any, via: str, found: dict) -> None:
                 _add(found, REFERENCES[head], ident, via)
             if isinstance(options, dict) and type(options.get("source-field")) is int:  # implicit join
                 _add(found, "field", options["source-field"], via)
+            return
+        if type(head) is str and head in CONDITIONAL and len(node) > 1:
+            _walk(node[1:-1], via, found)
+            _walk(node[-1], "filter", found)
             return
         for item in node:
             if isinstance(item, (list, dict)):

@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 import requests
 
-from integration_tests.connector import ROOT, configured_catalog, discover_catalog, primary_key, run_connector
+from integration_tests.connector import ROOT, configured_catalog, discover_catalog, key_of, run_connector
 
 KINDS = [("card list", r"^/api/card$"), ("dashboard list", r"^/api/dashboard$"),
          ("dashboard detail", r"^/api/dashboard/\d+$"), ("login", r"^/api/session$")]
@@ -119,7 +119,7 @@ def measure(emulator: EmulatorProcess, config: dict, streams=None, incremental: 
                         continue
                     records[record["stream"]] += 1
                     if digests:
-                        key = record["data"].get(primary_key(record["stream"]))
+                        key = key_of(record["stream"], record["data"])
                         contents.setdefault(record["stream"], []).append(
                             (key, hash(orjson.dumps(record["data"], option=orjson.OPT_SORT_KEYS))))
                 elif line.startswith(b'{"type":"STATE"'):

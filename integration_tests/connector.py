@@ -19,12 +19,19 @@ STREAMS = ["cards", "collections", "dashboards", "users", "databases", "native_q
            "timelines", "timeline_events", "dashboard_subscriptions", "alerts", "documents", "transforms", "measures",
            "collection_permissions", "data_permissions", "query_executions"]
 # Every stream's primary key is `id`, except these.
-PRIMARY_KEYS = {"permission_group_memberships": "membership_id"}
+PRIMARY_KEYS = {"permission_group_memberships": ["membership_id"], "collection_permissions": ["group_id", "collection_id"],
+                "data_permissions": ["group_id", "database_id", "permission", "schema_name", "table_id"]}
 DELETED_AT = "_ab_cdc_deleted_at"  # set on deletion records only
 
 
-def primary_key(stream: str) -> str:
-    return PRIMARY_KEYS.get(stream, "id")
+def primary_key(stream: str) -> list:
+    return PRIMARY_KEYS.get(stream, ["id"])
+
+
+def key_of(stream: str, record: dict):
+    """A record's primary key: its value, or a tuple of them (a null part is left out of the JSON)."""
+    fields = primary_key(stream)
+    return record.get(fields[0]) if len(fields) == 1 else tuple(record.get(field) for field in fields)
 
 
 @dataclass
@@ -64,10 +71,10 @@ class Run:
         return [r for r in self.all_records(stream) if DELETED_AT in r]
 
     def record_ids(self, stream: str) -> list:
-        return id_order(r[primary_key(stream)] for r in self.records(stream))
+        return id_order(key_of(stream, r) for r in self.records(stream))
 
     def deleted_ids(self, stream: str) -> list:
-        return id_order(r[primary_key(stream)] for r in self.deletions(stream))
+        return id_order(key_of(stream, r) for r in self.deletions(stream))
 
     @property
     def logs(self) -> list:
@@ -111,8 +118,8 @@ class Run:
 
 
 def id_order(ids) -> list:
-    """Ids in one order whatever their types (collections mix "root" with integers)."""
-    return sorted(ids, key=lambda value: (isinstance(value, str), value))
+    """Ids in one order whatever their types (collections mix "root" with integers; composite keys)."""
+    return sorted(ids, key=lambda value: (isinstance(value, (str, tuple)), repr(value) if isinstance(value, tuple) else value))
 
 
 def connector_env(ca_bundle: Optional[str] = None, **extra: str) -> dict:

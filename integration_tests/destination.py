@@ -11,7 +11,7 @@ again. Overwrite (a full refresh stream): the last sync's records, whole.
 from collections import defaultdict
 from typing import Optional
 
-from integration_tests.connector import DELETED_AT, instant, primary_key
+from integration_tests.connector import DELETED_AT, instant, key_of
 
 
 class Destination:
@@ -30,7 +30,7 @@ class Destination:
             if stream in incremental_streams:
                 self._merge(stream, by_stream.get(stream, []))
             elif stream in by_stream:  # overwrite (a stream this sync did not read keeps its rows)
-                self.tables[stream] = {r[primary_key(stream)]: (self._rank(r, n), r) for n, r in by_stream[stream]}
+                self.tables[stream] = {key_of(stream, r): (self._rank(r, n), r) for n, r in by_stream[stream]}
         return self
 
     def _rank(self, record: dict, arrival: int) -> tuple:
@@ -40,7 +40,7 @@ class Destination:
     def _merge(self, stream: str, records: list) -> None:
         winners: dict = {}
         for arrival, record in records:
-            key, rank = record[primary_key(stream)], self._rank(record, arrival)
+            key, rank = key_of(stream, record), self._rank(record, arrival)
             if key not in winners or rank > winners[key][0]:
                 winners[key] = (rank, record)
         table = self.tables[stream]

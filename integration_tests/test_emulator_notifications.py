@@ -98,7 +98,6 @@ def test_the_list_filters_and_who_sees_which(emu):
 
 def test_the_alert_shim_is_notification_to_pulse(emu):
     admin, analyst = as_user(emu), as_user(emu, "analyst")
-    model = emu.model
     source = {n["id"]: n for n in admin.get("/api/notification", params=CARD).json()}
     live, archived = admin.get("/api/alert").json(), admin.get("/api/alert", params={"archived": "true"}).json()
     assert [a["id"] for a in live] == [i for i, n in source.items() if n["active"]] == emu.expected_ids("alerts")

@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from integration_tests.conftest import PROFILES, make_config, start_emulator
-from integration_tests.connector import STREAMS, primary_key, sync
+from integration_tests.connector import STREAMS, key_of, sync
 from integration_tests.metabase_emulator import FaultPlan, Scale
 
 SOAK = dict(rate_503=0.10, rate_429=0.05, retry_after=1, rate_drop=0.02, rate_500=0.02,
@@ -14,7 +14,7 @@ SOAK = dict(rate_503=0.10, rate_429=0.05, retry_after=1, rate_drop=0.02, rate_50
 
 def emitted(run):
     """Every record's (stream, id), duplicates kept."""
-    return Counter((m["record"]["stream"], repr(m["record"]["data"][primary_key(m["record"]["stream"])]))
+    return Counter((m["record"]["stream"], repr(key_of(m["record"]["stream"], m["record"]["data"])))
                    for m in run.of_type("RECORD"))
 
 

@@ -10,11 +10,11 @@ from collections import Counter
 
 import jsonschema
 import pytest
-import requests as http
 
-from integration_tests.conftest import PROFILES, make_config
-from integration_tests.connector import STREAMS, id_order, primary_key, sync
-from integration_tests.metabase_emulator.alerts import listed_alerts as alert_rows
+from integration_tests.conftest import PROFILES, expected_keys, make_config
+from integration_tests.connector import STREAMS, id_order, key_of, sync
+from integration_tests.metabase_emulator.alerts import alert_id, listed_alerts as alert_rows
+from integration_tests.metabase_emulator.notifications import GROUP, USER
 
 NEW_STREAMS = ["dashboard_cards", "fields", "permission_group_memberships", "segments", "timelines",
                "timeline_events", "dashboard_subscriptions", "alerts"]
@@ -40,7 +40,9 @@ def synced(emulators, profile, viewer="admin", **options):
 
 
 def expected(emulator, stream, viewer="admin", include_archived=False):
-    return id_order(emulator.expected_ids(stream, viewer, include_archived=include_archived))
+    if include_archived:
+        return id_order(emulator.expected_ids(stream, viewer, include_archived=True))
+    return id_order(expected_keys(emulator, stream, viewer))
 
 
 def requests_to(requests, pattern, query=None):
@@ -56,7 +58,7 @@ def test_every_stream_holds_the_emulators_content_and_validates(emulators, profi
         validator = jsonschema.Draft7Validator(schemas[stream])
         for record in run.records(stream):
             errors = [e.message for e in validator.iter_errors(record)]
-            assert errors == [], (stream, record[primary_key(stream)], errors[:3])
+            assert errors == [], (stream, key_of(stream, record), errors[:3])
     model, p = emulator.model, emulator.profile
 
     for dashcard in run.records("dashboard_cards"):
@@ -211,39 +213,51 @@ def test_a_non_admin_syncs_what_metabase_shows_them(emulators, profile):
         assert {s["creator_id"] for s in run.records("dashboard_subscriptions")} == {2}
 
 
-def listed_alerts(emulator, viewer, **params):
-    """GET /api/alert as the emulator answers it to `viewer` over HTTPS (the oracle)."""
-    session = emulator.mint_session(emulator.credentials[f"{viewer}_email"])
-    answer = http.get(f"{emulator.base_url}/api/alert", params=params, verify=emulator.ca_bundle,
-                      headers={"X-Metabase-Session": session}, timeout=30)
-    answer.raise_for_status()
-    return answer.json()
+def expected_alerts(emulator, viewer) -> dict:
+    """{alert id: (card id, condition, {(channel, kind, who)})} of the alerts Metabase lists to
+    `viewer`, from the emulator's model: the alerts' pulse rows, and from 0.54 the notifications
+    made of them (the ids, and recipients such as groups that only notifications have)."""
+    model, profile = emulator.model, emulator.profile
+    viewer_row = model.viewer(model.by_email[emulator.credentials[f"{viewer}_email"]])
+    alerts = {}
+    for pulse in alert_rows(model, profile, viewer_row):
+        ident = alert_id(model, profile, pulse)
+        if profile.since(54):
+            kinds = {USER: "user", GROUP: "group"}
+            recipients = {(h.channel_type.split("/")[1], kinds.get(r.type) or ("slack_channel" if "slack" in h.channel_type
+                           else "email"), r.user_id or r.group_id or r.details["value"])
+                          for h in model.notifications[ident].handlers for r in h.recipients}
+        else:
+            recipients = {(ch.channel_type, "user", u) for ch in pulse.channels for u in ch.user_ids
+                          if model.users[u].is_active} | \
+                {(ch.channel_type, "email", e) for ch in pulse.channels for e in ch.emails} | \
+                {(ch.channel_type, "slack_channel", ch.details["channel"]) for ch in pulse.channels
+                 if ch.details.get("channel")}
+        alerts[ident] = (pulse.cards[0][0], pulse.alert_condition, recipients)
+    return alerts
 
 
 @pytest.mark.parametrize("viewer", ["admin", "analyst"])
 @pytest.mark.parametrize("profile", PROFILES)
 def test_alerts_are_the_ones_metabase_lists_to_the_user_each_with_its_card(emulators, profile, viewer):
     run, requests, emulator = synced(emulators, profile, viewer=viewer)
-    listed = {alert["id"]: alert for alert in listed_alerts(emulator, viewer)}
-    assert listed and run.record_ids("alerts") == id_order(listed)
+    alerts = expected_alerts(emulator, viewer)
+    assert alerts and run.record_ids("alerts") == id_order(alerts)
     for record in run.records("alerts"):
-        alert = listed[record["id"]]
-        assert record["card_id"] == alert["card"]["id"] == record["card"]["id"]
-        assert record["alert_condition"] == alert["alert_condition"] in ("rows", "goal")
-        assert record["archived"] is False and record.get("name") is None
-    recipients = [r for a in run.records("alerts") for ch in a["channels"] for r in ch["recipients"]]
-    assert any("id" in r for r in recipients) and any("id" not in r and r["email"] for r in recipients)
-    assert [r["query"] for r in requests_to(requests, r"/api/alert")] == [""]
-    everyone = listed_alerts(emulator, "admin")
+        card_id, condition, recipients = alerts[record["id"]]
+        assert (record["card_id"], record["alert_condition"], record["archived"]) == (card_id, condition, False)
+        assert {(r["channel_type"], r["type"], r["user_id"] or r["group_id"] or r["email"] or r["slack_channel"])
+                for r in record["recipients"]} == recipients, record["id"]
+        assert record.get("name") is None
+    kinds = {r["type"] for a in run.records("alerts") for r in a["recipients"]}
+    assert {"user", "email"} <= kinds and ("group" in kinds) == (emulator.profile.since(54) and viewer == "admin")
+    # one list: /api/alert up to 0.53, the card notifications from 0.54 (the alert list no longer names the card)
+    source = r"/api/notification" if emulator.profile.since(54) else r"/api/alert"
+    assert [r["query"] for r in requests_to(requests, source)] == \
+        (["payload_type=notification%2Fcard"] if emulator.profile.since(54) else [""])
+    assert requests_to(requests, r"/api/(alert|notification)") == requests_to(requests, source)
     if viewer == "analyst":  # fewer than an admin sees: 0.40 those on readable cards, 0.48+ own or received
-        assert set(listed) < {a["id"] for a in everyone}
-        if emulator.profile.since(48):
-            assert all(a["creator_id"] == 2 or any(r.get("id") == 2 for ch in a["channels"] for r in ch["recipients"])
-                       for a in run.records("alerts"))
-    # from 0.54 the ids are the notifications' ids, no longer the ids of the alerts' pulse rows
-    model = emulator.model
-    rows = alert_rows(model, emulator.profile, model.viewer(model.by_email[emulator.credentials[f"{viewer}_email"]]))
-    assert (id_order(listed) == id_order(row.id for row in rows)) == (not emulator.profile.since(54))
+        assert set(alerts) < set(expected_alerts(emulator, "admin"))
 
 
 # --- schemas ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests._job_runner import run_test_job
 from integration_tests.conftest import acceptance_configs
-from integration_tests.connector import STREAMS, connector_env, primary_key
+from integration_tests.connector import STREAMS, connector_env, key_of
 
 SECRETS = Path(__file__).resolve().parent / "secrets"
 # Where the injected components.py is registered for the runtime to import it.
@@ -108,7 +108,7 @@ class TestMetabaseStandardSuite(DeclarativeSourceTestSuite):
 
         ids = {stream.name: [] for stream in discovered.catalog.catalog.streams}
         for message in read.records:
-            ids[message.record.stream].append(message.record.data[primary_key(message.record.stream)])
+            ids[message.record.stream].append(key_of(message.record.stream, message.record.data))
         assert sorted(ids) == sorted(STREAMS)
         for stream in STREAMS:
             assert sort(ids[stream]) == sort(emulator.expected_ids(stream, "admin")), stream

@@ -212,14 +212,19 @@ def test_an_mbql5_card_aggregating_a_measure_depends_on_it(components_module):
 
 
 def test_a_measure_depends_on_its_table_fields_and_segments(components_module):
+    # one aggregation and no filters (lib/schema/measure.cljc): a condition sits in a -where aggregation
     uuid = {"lib/uuid": "00000000-0000-4000-8000-000000000002"}
+    condition = ["and", uuid, ["segment", uuid, 5], [">", uuid, ["field", uuid, 121], 0]]
     definition = {"lib/type": "mbql/query", "database": 2, "stages": [{
         "lib/type": "mbql.stage/mbql", "source-table": 12,
-        "aggregation": [["sum", uuid, ["field", {"base-type": "type/Float", **uuid}, 120]]],
-        "filters": [["segment", uuid, 5], [">", uuid, ["field", uuid, 121], 0]]}]}
+        "aggregation": [["sum-where", uuid, ["field", {"base-type": "type/Float", **uuid}, 120], condition]]}]}
     assert dependencies_of(components_module, "measure", {"definition": definition}) == [
-        ("table", 12, "source", None), ("segment", 5, "filter", None), ("field", 121, "filter", None),
-        ("field", 120, "aggregation", None)]
+        ("table", 12, "source", None), ("field", 120, "aggregation", None), ("segment", 5, "filter", None),
+        ("field", 121, "filter", None)]
+    counted = {"lib/type": "mbql/query", "database": 2, "stages": [{
+        "lib/type": "mbql.stage/mbql", "source-table": 12, "aggregation": [["count-where", uuid, ["segment", uuid, 6]]]}]}
+    assert dependencies_of(components_module, "measure", {"definition": counted}) == [
+        ("table", 12, "source", None), ("segment", 6, "filter", None)]
 
 
 def test_a_query_transform_depends_on_what_its_query_reads_and_names_its_table(components_module):

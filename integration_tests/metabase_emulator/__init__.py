@@ -37,7 +37,8 @@
   `view(stream, ids, at=None)`, `deactivate`/`reactivate(ids, at=None)`, each returning the ids
   changed; `emu.updated_at(stream, id)` is the value as sent. Streams: cards, dashboards,
   dashboard_cards, users, native_query_snippets, databases, tables (collections: edit only;
-  segments: archive and unarchive; permission_group_memberships: delete, ending a membership).
+  segments: archive and unarchive; permission_group_memberships: delete, ending a membership;
+  documents and measures: archive, unarchive, delete; transforms: delete).
   Same over HTTP: POST /__emulator__/changes {"action": "edit"|"archive"|"unarchive"|"add"|
   "delete"|"view"|"deactivate"|"reactivate", "stream": ..., "ids": [...], "count": n, "at": ...}
   -> {"ids": [...]}; bad input -> 400 {"error": ...}.

@@ -43,7 +43,7 @@ from .rows import ALL_USERS, Card, DashCard, Dashboard, Database, Field, Snippet
 from .words import FIELD_KINDS
 
 STREAMS = ("cards", "dashboards", "dashboard_cards", "users", "native_query_snippets", "databases", "tables",
-           "collections", "segments", "permission_group_memberships")
+           "collections", "segments", "permission_group_memberships", "documents", "measures", "transforms")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ACTOR = 1  # who makes the changes: the admin
 LOCALES = [None, "de", "fr", "pt_BR", "ja"]
@@ -237,6 +237,8 @@ class Changes:
                 touched.viewers = True
             elif stream == "segments":  # deprecated DELETE /api/segment/:id archives (see archive)
                 raise ValueError("Metabase archives segments, it does not delete them: archive them")
+            elif stream in ("documents", "measures", "transforms"):  # DELETE /api/<kind>/:id (0.58+)
+                setattr(m, stream, {k: v for k, v in getattr(m, stream).items() if k not in gone})
             elif stream == "tables":  # retired by a sync; fields stay, as cards' metadata refers to them
                 for db in {t.db_id for t in rows}:
                     m.databases[db].tables = [t for t in m.databases[db].tables if t.id not in gone]
@@ -300,13 +302,10 @@ class Changes:
             return {mid: _Membership(mid, uid, gid) for mid, uid, gid in m.memberships}
         try:
             return {"cards": m.cards, "dashboards": m.dashboards, "native_query_snippets": m.snippets,
-                    "databases": m.databases, "tables": m.tables, "segments": m.segments}[stream]
+                    "databases": m.databases, "tables": m.tables, "segments": m.segments, "documents": m.documents,
+                    "measures": m.measures, "transforms": m.transforms}[stream]
         except KeyError:
             raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS))) from None
-
-    def _viewed_rows(self, stream: str) -> dict:
-        """The rows a detail read views: cards, dashboards, and documents (0.58+, no change verbs)."""
-        return self.m.documents if stream == "documents" else self._rows(stream)
 
     def _rows_for(self, stream: str, ids) -> list:
         if isinstance(ids, (int, str)):
@@ -346,7 +345,7 @@ class Changes:
         if land_views:  # the views read since the last batch land with this change
             t = self.clock.batch()
             for stream, rid in self._pending_views:
-                row = self._viewed_rows(stream).get(rid)
+                row = self._rows(stream).get(rid)
                 if row is not None:
                     self._count(stream, row, t, touched)
             self._pending_views.clear()
@@ -364,9 +363,9 @@ class Changes:
     def _set_archived(self, stream, ids, archived: bool, at):
         """Archiving writes `archived` (segments: PUT /api/segment/:id {"archived": true}; they are
         timestamped, metabase-api.md 9.3), a real change: updated_at moves."""
-        if stream not in ("cards", "dashboards", "native_query_snippets", "segments"):
-            raise ValueError("only cards, dashboards, native_query_snippets and segments are archived here, not %r"
-                             % stream)
+        if stream not in ("cards", "dashboards", "native_query_snippets", "segments", "documents", "measures"):
+            raise ValueError("only cards, dashboards, native_query_snippets, segments, documents and measures are "
+                             "archived here, not %r" % stream)
         with self.lock:
             touched = _Touched()
             changed = []
@@ -374,7 +373,7 @@ class Changes:
                 if row.archived == archived:
                     continue  # nothing changes, so Metabase writes nothing
                 row.archived = archived
-                if stream in ("cards", "dashboards"):
+                if stream in ("cards", "dashboards", "documents"):
                     row.archived_directly = archived
                 self._stamp(row, self.clock.tick(at))
                 changed.append(row.id)
@@ -440,7 +439,7 @@ class Changes:
         its counts land with Metabase's next background batch (the next change, or land_views()),
         as Metabase updates them in batches. 0.52 wrote the stamp at once (metabase#53687)."""
         with self.lock:
-            row = self._viewed_rows(stream).get(rid)
+            row = self._rows(stream).get(rid)
             if row is not None:
                 self._tally(stream, row)
                 self._pending_views.append((stream, rid))
