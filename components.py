@@ -88,7 +88,7 @@ class Endpoint:
     enterprise_since: Optional[int] = None  # the first minor of an Enterprise build that has it
     admin: bool = False  # superusers only (others get 403)
     admin_since: Optional[int] = None  # superusers only from this minor on
-    feature: Optional[str] = None  # the Enterprise token feature it needs
+    features: tuple = ()  # the Enterprise token features that open it (any one)
 
 
 ENDPOINTS = {
@@ -112,7 +112,7 @@ ENDPOINTS = {
     "permissions/graph": Endpoint("data_permissions", "every Metabase", admin=True),
     "ee/logs/query_execution": Endpoint("query_executions", "Metabase Pro and Enterprise 0.46 and later, with "
                                         "the audit app (Usage analytics)", enterprise_since=46, admin=True,
-                                        feature="audit_app"),
+                                        features=("audit_app", "advanced_config")),
 }
 
 
@@ -151,7 +151,7 @@ class Instance:
         if self.minor is None:
             return None
         if about.enterprise_since is not None and self.enterprise and self.minor >= about.enterprise_since:
-            return not about.feature or bool((self.features or {}).get(about.feature))
+            return not about.features or any((self.features or {}).get(name) for name in about.features)
         return about.since is not None and self.minor >= about.since or \
             about.since is None and about.enterprise_since is None
 
@@ -159,8 +159,8 @@ class Instance:
         """Why this Metabase or credential cannot serve the endpoint, if it is known that it cannot."""
         about = ENDPOINTS[endpoint]
         if self.has(endpoint) is False:
-            if about.feature and self.enterprise and self.minor >= (about.enterprise_since or 0):
-                return f"this Enterprise build has no {about.feature} feature"
+            if about.features and self.enterprise and self.minor >= (about.enterprise_since or 0):
+                return f"this Enterprise build has no {' or '.join(about.features)} feature"
             return f"{about.versions} have it"
         needs_admin = about.admin or (about.admin_since is not None and (self.minor or 0) >= about.admin_since)
         if needs_admin and self.admin is False:
@@ -174,7 +174,7 @@ def _describe(instance: Instance, api_url: str) -> list:
     if instance.minor is None:
         return [("warning", VERSION_UNKNOWN.format(url=api_url))]
     licensed = [name for name, on in (instance.features or {}).items() if on]
-    used = sorted({about.feature for about in ENDPOINTS.values() if about.feature} & set(licensed))
+    used = sorted({name for about in ENDPOINTS.values() for name in about.features} & set(licensed))
     edition = ("Enterprise" + (f" with {', '.join(used)}" if used else ", licensed" if licensed else ", without a licence")
                if instance.enterprise else "open source")  # only the features a stream needs: Cloud has dozens
     who = {True: "an admin", False: "not an admin", None: "not known to be an admin"}[instance.admin]
@@ -1385,7 +1385,8 @@ class LogMonths(ListingPartitions):
                            f"({instance.cannot(self.endpoint)}).")
             return
         now = datetime.now(timezone.utc)
-        first = self.cutoff or _instant(f"{self.start_date}T00:00:00" if self.start_date else None) or \
+        start = InterpolatedString.create(self.start_date, parameters={}).eval(self.config) if self.start_date else ""
+        first = self.cutoff or _instant(f"{start}T00:00:00" if start else None) or \
             datetime(now.year - (now.month <= 2), (now.month - 3) % 12 + 1, 1, tzinfo=timezone.utc)
         year, month = first.year, first.month
         while (year, month) <= (now.year, now.month):

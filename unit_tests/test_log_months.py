@@ -8,7 +8,9 @@ import pytest
 
 
 def months(components_module, state=None, start_date=None):
-    router = components_module.LogMonths(config={}, parameters={}, start_date=start_date)
+    # start_date as the manifest writes it: a template of the config (a custom component interpolates it itself)
+    router = components_module.LogMonths(config={"query_log_start_date": start_date} if start_date else {}, parameters={},
+                                         start_date="{{ config.get('query_log_start_date') or '' }}")
     # what this sync knows of its Metabase: an Enterprise build with the audit app (one request, not made here)
     components_module._this_sync(router.config)["instance"] = components_module.Instance.from_properties(
         {"version": {"tag": "v1.64.2"}, "token-features": {"audit_app": True}})

@@ -73,7 +73,10 @@ def test_the_notices_name_the_version_edition_and_what_cannot_be_read(components
     unlicensed = components.Instance.from_properties(properties("v1.60.0", {"audit_app": False}, admin=True))
     (_, first), (_, second) = components._describe(unlicensed, "https://mb.example.com/api/")
     assert "Enterprise, without a licence" in first
-    assert "query_executions (this Enterprise build has no audit_app feature)" in second
+    assert "query_executions (this Enterprise build has no audit_app or advanced_config feature)" in second
+    # the log's routes asked for advanced_config before audit_app (api/routes.clj): either opens it
+    older = components.Instance.from_properties(properties("v1.47.2", {"audit_app": False, "advanced_config": True}))
+    assert older.has("ee/logs/query_execution") is True
 
 
 def test_a_metabase_that_does_not_say_its_version_is_noticed(components):
