@@ -29,7 +29,7 @@ test: setup
 #      baseline on one emulator: wall, start-up, CPU, peak RSS, requests, records;
 #      ARGS="--compare --cards-only 30000 --against 9a9fe5f --runs 2" for the cards stream against
 #      its parse + start-up floor
-# make bench ARGS="--cards 3000"   (other modes: --cards-only, --workers, --incremental, --soak; see docs/performance.md)
+# make bench ARGS="--cards 3000"   (other modes: --cards-only, --workers, --incremental, --soak, --compare, --query-log; see docs/performance.md)
 BENCH_ARGS ?= --compare --cards 3000 --against 9a9fe5f --against fb17d09 --runs 3
 bench: setup
 	$(PY) -m integration_tests.bench $(or $(ARGS),$(BENCH_ARGS))

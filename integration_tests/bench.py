@@ -8,6 +8,7 @@ parsed whole with orjson, one JSON line per record written to /dev/null).
     python -m integration_tests.bench --cards-only 30000 --runs 3 [--py-spy profiles/]
     python -m integration_tests.bench --compare --cards 3000 --against fb17d09 --runs 3
     python -m integration_tests.bench --compare --cards-only 30000 --against fb17d09 --runs 2
+    python -m integration_tests.bench --query-log 200000 --runs 2
 
 --cards-only measures, in the same run and interleaved: (a) a standalone streamed ijson parse of
 the same GET /api/card answer, (b) the CDK's start-up (a read with an empty catalog), (c) the
@@ -50,10 +51,11 @@ KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
 class EmulatorProcess:
     """The emulator in a process of its own, so that its CPU time is not the benchmark's."""
 
-    def __init__(self, cards: int, latency_ms: int = 0, profile: str = "v0.57"):
+    def __init__(self, cards: int, latency_ms: int = 0, profile: str = "v0.57", settings: Optional[dict] = None):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "integration_tests.metabase_emulator", "--profile", profile,
-             "--cards", str(cards), "--latency-ms", str(latency_ms), "--seed", "1"],
+             "--cards", str(cards), "--latency-ms", str(latency_ms), "--seed", "1",
+             "--settings", json.dumps(settings or {})],
             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
         )
         started = json.loads(self.process.stdout.readline())
@@ -426,6 +428,10 @@ def main() -> int:
         if flag in sys.argv[1:]:
             module = __import__(f"integration_tests.{mode}", fromlist=["main"])
             return module.main([arg for arg in sys.argv[1:] if arg != flag])
+    if "--query-log" in sys.argv[1:]:  # (its flag takes a value: handed on whole)
+        from integration_tests import bench_query_log
+
+        return bench_query_log.main(sys.argv[1:])
     if sys.argv[1:2] == ["--raw"]:
         raw_baseline(*sys.argv[2:6])
         return 0

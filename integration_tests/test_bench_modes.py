@@ -146,3 +146,16 @@ def test_compare_mode_runs_every_side_on_the_same_data_with_the_requests_each_mu
     figures = (tmp_path / "figures.json").read_text()
     for secret in (CREDENTIALS["admin_password"], CREDENTIALS["admin_api_key"]):
         assert secret not in done.stdout + done.stderr and secret not in figures
+
+
+def test_query_log_mode_reads_every_row_beside_the_raw_baseline(tmp_path):
+    out = tmp_path / "figures.json"
+    done = subprocess.run([sys.executable, "-m", "integration_tests.bench", "--query-log", "500", "--runs", "1",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    (pair,) = report["runs"]
+    assert pair["ours"]["rows"] == pair["raw"]["rows"] == 500  # the month's rows, on both sides
+    assert len(report["months"]) == 3 and pair["ours"]["body_mb"] >= pair["raw"]["body_mb"] > 0
+    ratio = report["medians"]["ours"]["peak_rss_mb"] / report["medians"]["raw"]["peak_rss_mb"]
+    assert f"{ratio:>13.2f}" in done.stdout.splitlines()[-2]
