@@ -45,7 +45,8 @@ KINDS = [("card", r"^/api/card$"), ("collection", r"^/api/collection$"),
          ("collection items", r"^/api/collection/[^/]+/items$"), ("current user", r"^/api/user/current$"),
          ("user", r"^/api/user$"), ("database", r"^/api/database$"),
          ("snippet", r"^/api/native-query-snippet$"), ("table", r"^/api/table$"),
-         ("group", r"^/api/permissions/group$"), ("login", r"^/api/session$")]
+         ("group", r"^/api/permissions/group$"), ("login", r"^/api/session$"),
+         ("version", r"^/api/session/properties$")]
 
 
 class EmulatorProcess:

@@ -75,7 +75,8 @@ def test_soak_mode_finds_the_faulted_sync_identical_to_the_clean_one(tmp_path):
     expected = model_counts()
     (row,) = report["soaks"]
     assert row["identical"] is True and "records identical (ids and content, per stream): yes" in done.stdout
-    assert set(row["streams"]) == set(STREAMS)
+    # every stream with records (open source 0.57 has no documents, transforms, measures or query log)
+    assert set(row["streams"]) == set(STREAMS) - {"documents", "transforms", "measures", "query_executions"}
     for stream in ("cards", "dashboards", "dashboard_cards"):
         assert row["streams"][stream]["clean"] == row["streams"][stream]["faulted"] == expected[stream]
     # the faults and the expiry happened, and cost requests: retries, 401s, a second login
@@ -106,7 +107,7 @@ def test_compare_mode_runs_every_side_on_the_same_data_with_the_requests_each_mu
         assert seed["sides"][name]["records"] == expected
         assert seed["sides"][name]["requests"] == {"card": 1, "collection": 1, "dashboard list": 1,
                                                    "dashboard detail": dashboards, "user": 2, "database": 1,
-                                                   "snippet": 1}
+                                                   "snippet": 1, **({"version": 1} if name == ours else {})}
     # Airbyte's: dashboards through every collection's items (its collections read twice: the
     # stream and the dashboards' parent), active users only, logged in with the password
     assert seed["sides"][airbyte]["records"] == dict(expected, users=sum(u.is_active for u in emulator.model.people()))
@@ -137,8 +138,8 @@ def test_compare_mode_runs_every_side_on_the_same_data_with_the_requests_each_mu
     for name in (ours, old, airbyte, "raw"):
         assert round_[name]["records"] == {"cards": expected["cards"]}
         assert abs(round_[name]["per_floor"] - round_[name]["wall_s"] / floor) < 1e-9
-    for name in (ours, old, "raw"):
-        assert round_[name]["requests"] == {"card": 1}
+    for name in (ours, old, "raw"):  # (ours also asks which Metabase it is, once)
+        assert round_[name]["requests"] == {"card": 1, **({"version": 1} if name == ours else {})}
     assert round_[airbyte]["requests"] == {"card": 1, "login": 1}
     assert (f"ours / floor: {round_[ours]['per_floor']:.2f} (target <= 1.3); "
             f"ours peak RSS {round_[ours]['peak_rss_mb']:.0f} MB") in done.stdout

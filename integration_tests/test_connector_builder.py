@@ -1,5 +1,6 @@
 """The Connector Builder's backend, the CDK's manifest server, run for real as a subprocess and
-driven over HTTP with manifest.yaml and components.py unchanged, against the emulator (v0.50)."""
+driven over HTTP with manifest.yaml and components.py unchanged, against the emulator (v0.64,
+Enterprise: every stream has records)."""
 
 import hashlib
 import json
@@ -9,7 +10,7 @@ import requests
 import yaml
 
 from integration_tests.builder_scale import manifest_server
-from integration_tests.conftest import expected_keys, make_config
+from integration_tests.conftest import expected_keys, make_config, start_emulator
 from integration_tests.connector import ROOT, STREAMS, key_of, primary_key
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
@@ -18,8 +19,10 @@ AUTH_HEADER = {"api_key": "X-API-Key", "password": "X-Metabase-Session"}
 
 
 @pytest.fixture(scope="module")
-def emulator(emulators):
-    return emulators("v0.50")
+def emulator():
+    emulator = start_emulator("v0.64", edition="ee")
+    yield emulator
+    emulator.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The Connector Builder on a bigger instance (3,000 cards): the real manifest server's test_read
+"""The Connector Builder on a bigger instance (3,000 cards, Metabase 0.64 Enterprise): the real manifest server's test_read
 of every stream with the Builder's default limits (100 records, 5 pages, 5 slices), its answer's
 size, time and the server's peak memory (integration_tests/builder_scale.py measures 30,000).
 
@@ -22,7 +22,7 @@ ORDER = [s for s in STREAMS if s not in ("cards", "collections")] + ["collection
 
 @pytest.fixture(scope="module")
 def reads():
-    emulator = EmulatorProcess(3000, profile="v0.57")
+    emulator = EmulatorProcess(3000, profile="v0.64", settings={"edition": "ee"})  # every stream has records
     try:
         rows = measure(emulator, ORDER, fresh_server=False, quiet=True)
     finally:

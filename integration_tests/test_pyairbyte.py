@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 
-from integration_tests.conftest import current_rows, make_config, start_emulator
+from integration_tests.conftest import current_rows, expected_keys, make_config, start_emulator
 from integration_tests.connector import ROOT, STREAMS, connector_env, instant
 from integration_tests.metabase_emulator import Scale
 
@@ -65,7 +65,7 @@ def test_pyairbyte_reads_every_stream_into_its_default_duckdb_cache(emulators, t
     result = json.loads(run.stdout.splitlines()[-1])
     assert result["cache"] == "DuckDBCache"
     assert result["db_path"].startswith(str(tmp_path))
-    assert result["counts"] == {stream: len(emulator.expected_ids(stream, "admin")) for stream in STREAMS}
+    assert result["counts"] == {stream: len(expected_keys(emulator, stream)) for stream in STREAMS}
 
 
 # Two reads into the same cache; after each, every incremental stream's rows as (id, updated_at).

@@ -20,8 +20,8 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests._job_runner import run_test_job
-from integration_tests.conftest import acceptance_configs
-from integration_tests.connector import STREAMS, connector_env, key_of
+from integration_tests.conftest import acceptance_configs, expected_keys
+from integration_tests.connector import STREAMS, connector_env, id_order, key_of
 
 SECRETS = Path(__file__).resolve().parent / "secrets"
 # Where the injected components.py is registered for the runtime to import it.
@@ -111,8 +111,8 @@ class TestMetabaseStandardSuite(DeclarativeSourceTestSuite):
             ids[message.record.stream].append(key_of(message.record.stream, message.record.data))
         assert sorted(ids) == sorted(STREAMS)
         for stream in STREAMS:
-            assert sort(ids[stream]) == sort(emulator.expected_ids(stream, "admin")), stream
+            assert sort(ids[stream]) == sort(expected_keys(emulator, stream)), stream
 
 
 def sort(ids: list) -> list:
-    return sorted(ids, key=lambda value: (isinstance(value, str), value))
+    return id_order(ids)
