@@ -1,7 +1,11 @@
 """Runtime Python of the Metabase connector, each piece where the CDK cannot do it (its docstring
-says why): authentication, the error handler, a streaming reader for Metabase's top-level JSON
-arrays, the cards' `type` and `dependencies`, and `dashboard_cards` taken from the dashboards
-already read. Everything else lives in manifest.yaml."""
+says why): which Metabase a sync talks to (`metabase`, `Instance`, `ENDPOINTS`) and the endpoints
+chosen by its version (`EndpointPartitions`, `ListOrItems`), authentication, the error handler,
+a streaming reader for Metabase's top-level JSON arrays, record shapes (`CardType`,
+`AlertColumns`, `DashcardRows`, `GraphRows`), lineage (`Dependencies`), `dashboard_cards` taken
+from the dashboards already read (`SliceRecords`), deletion records (`ListingPartitions`,
+`DashcardListing`, `ListingRetriever`) and the query log's months (`LogMonths`). Everything else
+lives in manifest.yaml."""
 
 import base64
 import json
@@ -1343,6 +1347,16 @@ def _counting_skips(items: Iterable[Any], skipped: list) -> Iterator[Any]:
         yield item
 
 
+def _warn_once(config: Mapping[str, Any], message: str) -> None:
+    """A warning said once a sync, however many streams find the same (timelines and their events)."""
+    with _SHARED_LOCK:
+        warned = _this_sync(config).setdefault("warned", set())
+        first = message not in warned
+        warned.add(message)
+    if first:
+        logger.warning(message)
+
+
 def _this_sync(config: Mapping[str, Any]) -> dict:
     """What the streams of one sync share (they share its config object): its time, and the
     complete listings handed on. A few syncs at most are kept (the Connector Builder's server
@@ -1381,8 +1395,8 @@ class LogMonths(ListingPartitions):
     def _partitions(self) -> Iterable[StreamSlice]:
         instance = metabase(self.config)
         if instance.has(self.endpoint) is False:  # open source, or no audit app: nothing to ask
-            logger.warning(f"Skipping {ENDPOINTS[self.endpoint].streams}: Metabase {instance.tag} does not serve them "
-                           f"({instance.cannot(self.endpoint)}).")
+            _warn_once(self.config, f"Skipping {ENDPOINTS[self.endpoint].streams}: Metabase {instance.tag} does not "
+                                    f"serve them ({instance.cannot(self.endpoint)}).")
             return
         now = datetime.now(timezone.utc)
         start = InterpolatedString.create(self.start_date, parameters={}).eval(self.config) if self.start_date else ""
@@ -1500,8 +1514,8 @@ class EndpointPartitions(PartitionRouter):
         served = [e for e in self.endpoints if instance.has(e) is not False]
         if not served:
             about = ENDPOINTS[self.endpoints[0]]
-            logger.warning(f"Skipping {about.streams}: Metabase {instance.tag} does not serve them "
-                           f"({instance.cannot(self.endpoints[0])}).")
+            _warn_once(self.config, f"Skipping {about.streams}: Metabase {instance.tag} does not serve them "
+                                    f"({instance.cannot(self.endpoints[0])}).")
             _IGNORED.count = _ignored_responses() + 1
             return
         slices = self.partition_router.stream_slices() if self.partition_router else \

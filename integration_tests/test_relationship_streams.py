@@ -111,13 +111,23 @@ def test_requests_per_stream(emulators, profile):
     # fields: one request per database (plus the list of databases, read again for it)
     assert len(requests_to(requests, METADATA.pattern, "include_hidden=true")) == databases
     assert len(requests_to(requests, r"/api/database")) == 2
-    for path, query in (("/api/permissions/membership", ""), ("/api/segment", ""), ("/api/timeline", ""),
-                        ("/api/timeline", "include=events"), ("/api/pulse", ""), ("/api/alert", "")):
+    for path, query in (("/api/permissions/membership", ""), ("/api/segment", ""), ("/api/pulse", ""),
+                        ("/api/session/properties", ""), ("/api/collection/graph", ""), ("/api/permissions/graph", ""),
+                        ("/api/table", "")):  # (the tables' list once, for tables and transforms)
         assert len(requests_to(requests, path, query)) == 1, (path, query)
-    # 9 + D before (cards, collections, dashboards, users x2, databases, snippets, tables, groups),
-    # then memberships, segments, timelines, timeline events, subscriptions, alerts, the database
-    # list, N metadata
-    assert len(requests) == 9 + dashboards + 7 + databases
+    # what only some versions have is asked of those only
+    version = emulator.profile
+    optional = {("/api/timeline", ""): version.since(43), ("/api/timeline", "include=events"): version.since(43),
+                ("/api/alert", ""): not version.since(54),
+                ("/api/notification", "payload_type=notification%2Fcard"): version.since(54),
+                ("/api/document", ""): version.since(58), ("/api/transform", ""): version.since(59),
+                ("/api/measure", ""): version.since(60)}
+    for (path, query), asked in optional.items():
+        assert len(requests_to(requests, path, query)) == int(asked), (path, query)
+    # 9 + D (cards, collections, dashboards, users x2, databases, snippets, tables, groups), then
+    # memberships, segments, subscriptions, the database list, N metadata, the version, the two
+    # graphs (open source: no query log), and what the version has
+    assert len(requests) == 9 + dashboards + 4 + databases + 3 + sum(optional.values())
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -176,9 +186,9 @@ def test_include_archived_syncs_archived_content_with_one_more_list_request(emul
 def test_timelines_skipped_with_a_warning_where_the_endpoint_does_not_exist(emulators):
     run, requests, _ = synced(emulators, "v0.40")
     assert run.records("timelines") == run.records("timeline_events") == []
-    assert {r["status"] for r in requests_to(requests, r"/api/timeline")} == {404}
-    warnings = [line for line in run.log_lines("WARN") if "/api/timeline" in line]
-    assert len(warnings) == 2 and all("0.43" in line and "404" in line for line in warnings)
+    assert requests_to(requests, r"/api/timeline") == []  # the version says it has none: not asked
+    warnings = [line for line in run.log_lines("WARN") if line.startswith("Skipping timelines")]
+    assert len(warnings) == 1 and "0.43" in warnings[0]
     assert run.stream_statuses("timelines")[-1] == "COMPLETE"
 
 
