@@ -22,7 +22,8 @@ from integration_tests.connector import (ROOT, STREAMS, configured_catalog, conn
                                          run_connector)
 from integration_tests.progress import Progress, connector_command, follow
 
-EMULATOR_PROFILE, EMULATOR_SEED, EMULATOR_CARDS = "v0.50", 1, 300
+# The newest Metabase, on Enterprise: every stream has records (the query log too).
+EMULATOR_PROFILE, EMULATOR_EDITION, EMULATOR_SEED, EMULATOR_CARDS = "v0.64", "ee", 1, 300
 DEFAULT_DUCKDB = ROOT / "source-metabase.duckdb"
 
 
@@ -30,7 +31,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, help="connector config JSON; default: start the emulator")
     parser.add_argument("--ca-bundle", help="CA certificate(s) to trust, for a Metabase with a private CA")
-    parser.add_argument("--profile", default=EMULATOR_PROFILE, help="emulator version profile (v0.40, v0.50, v0.57)")
+    parser.add_argument("--profile", default=EMULATOR_PROFILE, help="emulator version profile (v0.40 to v0.64)")
+    parser.add_argument("--edition", default=EMULATOR_EDITION, choices=["oss", "ee", "ee-unlicensed"],
+                        help="emulator edition (ee: Enterprise with the audit app)")
     parser.add_argument("--cards", type=int, default=EMULATOR_CARDS, help="emulator size, in cards")
     parser.add_argument("--duckdb", type=Path, default=DEFAULT_DUCKDB, help="the DuckDB file to write")
     parser.add_argument("--as-of", help="the report's date (default: now); e.g. 2025-09-30")
@@ -47,14 +50,14 @@ def main() -> int:
 
     # The emulator's history ends at its own "now": the report is as of that day.
     args.as_of = args.as_of or time.strftime("%Y-%m-%d", time.gmtime(T1))
-    with Emulator(profile=args.profile, seed=EMULATOR_SEED, scale=Scale(cards=args.cards)) as emulator:
+    with Emulator(profile=args.profile, seed=EMULATOR_SEED, scale=Scale(cards=args.cards), edition=args.edition) as emulator:
         credentials = emulator.credentials
         config = {"instance_api_url": emulator.base_url + "/api/"}
         if tuple(int(part) for part in args.profile.lstrip("v").split(".")) >= (0, 49):
             config["api_key"] = credentials["admin_api_key"]
         else:  # no API keys before Metabase 0.49
             config.update(username=credentials["admin_email"], password=credentials["admin_password"])
-        print(f"Metabase emulator {args.profile} at {emulator.base_url} ({args.cards} cards)")
+        print(f"Metabase emulator {args.profile} ({args.edition}) at {emulator.base_url} ({args.cards} cards)")
         return run(config, emulator.ca_bundle, args)
 
 

@@ -14,11 +14,12 @@ from collections import Counter
 
 import pytest
 
+from integration_tests.conftest import expected_keys
 from integration_tests.connector import ROOT, STREAMS, connector_env
-from integration_tests.metabase_emulator import Emulator, Scale, queries
+from integration_tests.metabase_emulator import Emulator, Scale, documents, queries, transforms
 from integration_tests.metabase_emulator.model import GROUP_NAMES
 from integration_tests.metabase_emulator.profiles import field_visibility
-from integration_tests.sync import EMULATOR_PROFILE, EMULATOR_SEED
+from integration_tests.sync import EMULATOR_EDITION, EMULATOR_PROFILE, EMULATOR_SEED
 
 AS_OF = datetime.datetime(2025, 9, 30)
 DAY_US = 86_400 * 1_000_000
@@ -46,7 +47,7 @@ def archive_broken_examples(model) -> tuple:
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sync")
-    emulator = Emulator(profile=EMULATOR_PROFILE, seed=EMULATOR_SEED, scale=Scale(cards=300))
+    emulator = Emulator(profile=EMULATOR_PROFILE, seed=EMULATOR_SEED, scale=Scale(cards=300), edition=EMULATOR_EDITION)
     archived = archive_broken_examples(emulator.model)
     with emulator:
         config = tmp / "config.json"
@@ -77,7 +78,7 @@ def test_progress_names_every_stream_started_and_done_with_its_records(synced):
     for stream in STREAMS:
         assert re.search(rf"\] started {stream}$", stdout, re.M), stream
         done = re.search(rf"\] done    {stream}: ([\d,]+) records$", stdout, re.M)
-        assert done and int(done.group(1).replace(",", "")) == len(emulator.expected_ids(stream, "admin")), stream
+        assert done and int(done.group(1).replace(",", "")) == len(expected_keys(emulator, stream)), stream
     assert "connector finished" in stdout
     assert "DuckDB file: " in stdout
 
@@ -223,18 +224,40 @@ def test_what_reads_each_table(synced):
                             changed = True
     shown = shown_on(model, dashboards)
     expected = {}
+
+    def row_of(table_id):
+        return expected.setdefault(table_id, {
+            "table_id": table_id, "schema": model.tables[table_id].schema, "table_name": model.tables[table_id].name,
+            "questions": 0, "models": 0, "metrics": 0, "through_other_cards": 0, "dashboards": set(),
+            "documents": set(), "transforms": 0, "built_by_transform": None})
+
     for (table_id, card_id), d in depth.items():
-        row = expected.setdefault(table_id, {"table_id": table_id, "schema": model.tables[table_id].schema,
-                                             "table_name": model.tables[table_id].name, "questions": 0,
-                                             "models": 0, "metrics": 0, "through_other_cards": 0,
-                                             "dashboards": set()})
+        row = row_of(table_id)
         row[by_id[card_id].type + "s"] += 1
         row["through_other_cards"] += d > 1
         row["dashboards"] |= shown.get(card_id, set())
-    rows_expected = [dict(row, dashboards=len(row["dashboards"])) for row in expected.values()]
-    rows_expected.sort(key=lambda r: (-r["dashboards"], -(r["questions"] + r["models"] + r["metrics"]), r["table_id"]))
+    # documents: the tables they link, and what the cards they embed or link read
+    viewer = model.viewer(emulator.auth.api_keys[emulator.credentials["admin_api_key"]])
+    for document in documents.listed(model, viewer):
+        for kind, ident, _ in documents.dependencies(document):
+            tables = {ident} if kind == "table" else {t for t, c in depth if c == ident} if kind == "card" else set()
+            for table_id in tables:
+                row_of(table_id)["documents"].add(document.id)
+    for transform in model.transforms.values():
+        for table_id in {dep[1] for dep in transforms.dependencies(transform) if dep[0] == "table" and dep[1]}:
+            row_of(table_id)["transforms"] += 1
+        target = transforms.target_table_id(model, transform)
+        if target is not None:
+            row = row_of(target)
+            row["built_by_transform"] = min(filter(None, (row["built_by_transform"], transform.name)))
+    rows_expected = [dict(row, dashboards=len(row["dashboards"]), documents=len(row["documents"]))
+                     for row in expected.values()]
+    rows_expected.sort(key=lambda r: (-r["dashboards"], -(r["questions"] + r["models"] + r["metrics"]),
+                                      -r["transforms"], r["table_id"]))
     assert rows(report["08_what_reads_each_table"]) == rows_expected
     assert any(row["through_other_cards"] for row in rows_expected) and any(row["metrics"] for row in rows_expected)
+    assert any(row["documents"] for row in rows_expected) and any(row["transforms"] for row in rows_expected)
+    assert any(row["built_by_transform"] for row in rows_expected)
 
 
 def test_questions_at_risk(synced):
@@ -287,3 +310,48 @@ def test_the_report_prints_every_section(synced):
     _, _, stdout, report = synced
     for section in report.values():
         assert section["title"] in stdout
+
+
+def test_who_can_see_each_collection(synced):
+    emulator, _, _, report = synced
+    model = emulator.model
+    viewer = model.viewer(emulator.auth.api_keys[emulator.credentials["admin_api_key"]])
+    members = {group_id: len(model.group_members(group_id)) for group_id in GROUP_NAMES}
+    granted = {}
+    for group_id, collection_id, access in emulator.expected_collection_permissions():
+        granted.setdefault(str(collection_id), []).append((GROUP_NAMES[group_id], members[group_id], access))
+    shared = [("root", "Our analytics")] + [
+        (str(c.id), c.name) for c in model.visible_collections(viewer)
+        if model._personal_root(c) is None and not c.archived and c.type != "trash" and not c.namespace]
+    expected = []
+    for collection_id, name in shared:
+        groups = sorted(granted.get(collection_id, []))
+        expected.append({"collection_id": collection_id, "collection": name,
+                         "write_groups": ", ".join(f"{g} ({n})" for g, n, a in groups if a == "write"),
+                         "read_only_groups": ", ".join(f"{g} ({n})" for g, n, a in groups if a == "read"),
+                         "members_with_access": sum(n for _, n, _ in groups)})
+    expected.sort(key=lambda row: (-row["members_with_access"], row["collection_id"]))
+    assert rows(report["11_who_can_see_each_collection"]) == expected
+    assert any(row["read_only_groups"] for row in expected)  # more than the admins' write everywhere
+    assert len({row["members_with_access"] for row in expected}) > 1  # restricted collections too
+
+
+def test_most_used_questions_from_the_query_log(synced):
+    emulator, _, _, report = synced
+    _, cards, _ = live(emulator)
+    listed = {card.id for card in cards}
+    runs: dict = {}
+    for month in emulator.query_log_months():
+        for row in emulator.expected_query_log(month):
+            if row["card_id"] in listed:
+                runs.setdefault(row["card_id"], []).append(row)
+    truth = {card_id: {"runs": len(rs), "users": len({r["executor_id"] for r in rs if r["executor_id"] is not None}),
+                       "mean_ms": int(sum(r["running_time"] for r in rs) / len(rs) + 0.5),
+                       "errors": sum(r["error"] is not None for r in rs)} for card_id, rs in runs.items()}
+    got = rows(report["12_most_used_questions"])
+    assert {row["source"] for row in got} == {"query log"} and len(got) == min(50, len(truth))
+    for row in got:
+        assert {key: row[key] for key in ("runs", "users", "mean_ms", "errors")} == truth[row["card_id"]], row
+    assert [row["runs"] for row in got] == sorted((row["runs"] for row in got), reverse=True)
+    left_out = [t["runs"] for card_id, t in truth.items() if card_id not in {row["card_id"] for row in got}]
+    assert not left_out or max(left_out) <= got[-1]["runs"]  # the most run ones, whatever the ties

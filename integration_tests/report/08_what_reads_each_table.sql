@@ -2,8 +2,7 @@
 -- Per table, the live questions, models and metrics that read it, directly (cards.dependencies)
 -- or through other cards (a question on a model on the table), the live dashboards showing any of
 -- them (dashboard_cards), the documents that embed or link such a card or the table itself, the
--- transforms that read it, and the transform that builds it (tables.transform, else
--- transforms.target_table_id). Native SQL reads only what its template tags name: the tables in
+-- transforms that read it, and the transform that builds it (transforms.target_table_id). Native SQL reads only what its template tags name: the tables in
 -- its SQL text are not resolved. A chain through an archived or unreadable card stops there.
 WITH RECURSIVE edges AS (
     SELECT c.id AS card_id, d->>'type' AS type, CAST(d->>'id' AS BIGINT) AS dependency_id
@@ -43,7 +42,7 @@ in_documents AS (  -- a document reads a table it links, and what the cards it e
 in_transforms AS (
     SELECT DISTINCT CAST(d->>'id' AS BIGINT) AS table_id, tr.id AS transform_id
     FROM transforms AS tr, unnest(CAST(tr.dependencies AS JSON[])) AS t(d)
-    WHERE d->>'type' = 'table' AND d->>'id' IS NOT NULL
+    WHERE (d->>'type') = 'table' AND (d->>'id') IS NOT NULL
 ),
 card_counts AS (
     SELECT r.table_id,
