@@ -5,8 +5,8 @@
     python -m integration_tests.cdk_standard_tests -- -k test_check   # more pytest arguments
 
 The command runs the CDK's standard tests (DeclarativeSourceTestSuite, as Airbyte's CI does)
-with the configs acceptance-test-config.yml names, so this starts a v0.50 emulator, writes those
-configs into integration_tests/secrets/ (git-ignored; removed afterwards), trusts the emulator's
+with the configs acceptance-test-config.yml names, so this starts a v0.64 Enterprise emulator,
+writes those configs into integration_tests/secrets/ (git-ignored; removed afterwards), trusts the emulator's
 CA and runs the real `airbyte-cdk connector test` on this folder. The Docker image tests need a
 Docker daemon and Airbyte's published base image: they are left out (`-m "not image_tests"`)
 unless --with-image-tests."""
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from integration_tests.connector import ROOT, connector_env
 from integration_tests.metabase_emulator import Emulator, Scale
-from integration_tests.test_standard_suite import SECRETS, configs
+from integration_tests.conftest import acceptance_configs
+from integration_tests.test_standard_suite import SECRETS
 
 AIRBYTE_CDK = Path(sys.executable).parent / "airbyte-cdk"
 
@@ -35,12 +36,12 @@ def main() -> int:
         command += ["--pytest-arg=-m", "--pytest-arg=not image_tests"]
     command += [f"--pytest-arg={arg}" for arg in args.pytest_args]
 
-    with Emulator(profile="v0.50", seed=7, scale=Scale(cards=60)) as emulator:
+    with Emulator(profile="v0.64", seed=7, scale=Scale(cards=60), edition="ee") as emulator:
         made = not SECRETS.exists()
         SECRETS.mkdir(exist_ok=True)
         written = []
         try:
-            for name, config in configs(emulator).items():
+            for name, config in acceptance_configs(emulator).items():
                 written.append(SECRETS / f"{name}.json")
                 written[-1].write_text(json.dumps(config))
             print(" ".join(command), flush=True)

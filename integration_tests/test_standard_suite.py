@@ -1,5 +1,5 @@
 """The CDK's standard tests (DeclarativeSourceTestSuite), driven by acceptance-test-config.yml,
-against a running Metabase emulator (v0.50).
+against a running Metabase emulator (v0.64, Enterprise: every stream has records).
 
 The suite runs the connector in-process (manifest.yaml with components.py injected, as the
 `source-declarative-manifest` image does). The configs it reads are written into
@@ -20,8 +20,8 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests._job_runner import run_test_job
-from integration_tests.conftest import acceptance_configs, expected_keys
-from integration_tests.connector import STREAMS, connector_env, id_order, key_of
+from integration_tests.conftest import acceptance_configs, expected_keys, start_emulator
+from integration_tests.connector import ROOT, STREAMS, connector_env, id_order, key_of
 
 SECRETS = Path(__file__).resolve().parent / "secrets"
 # Where the injected components.py is registered for the runtime to import it.
@@ -52,10 +52,11 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def emulator(emulators):
-    """A v0.50 emulator, its configs written where acceptance-test-config.yml points, and this
-    process trusting its CA (the suite runs the connector in-process); all undone afterwards."""
-    emulator = emulators("v0.50")
+def emulator():
+    """A v0.64 Enterprise emulator (every stream has records), its configs written where
+    acceptance-test-config.yml points, and this process trusting its CA (the suite runs the
+    connector in-process); all undone afterwards."""
+    emulator = start_emulator("v0.64", edition="ee")
     made_secrets = not SECRETS.exists()
     SECRETS.mkdir(exist_ok=True)
     written = []
@@ -76,6 +77,7 @@ def emulator(emulators):
         path.unlink()
     if made_secrets:
         SECRETS.rmdir()
+    emulator.stop()
 
 
 class TestMetabaseStandardSuite(DeclarativeSourceTestSuite):
@@ -116,3 +118,13 @@ class TestMetabaseStandardSuite(DeclarativeSourceTestSuite):
 
 def sort(ids: list) -> list:
     return id_order(ids)
+
+
+def test_make_connector_test_starts():
+    """`make connector-test` (the CDK's own runner of this suite) at least starts: its entry point
+    imports and parses its options."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "integration_tests.cdk_standard_tests", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "--with-image-tests" in done.stdout, done.stderr[-2000:]
