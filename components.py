@@ -1012,8 +1012,27 @@ def _ids(rows: Iterable[Any]) -> set:
     return {row for row in rows if type(row) is int}
 
 
+class _Wrapping:
+    """A partition router around another (`partition_router`, or none): the request options are
+    those of the partitions it wraps."""
+
+    partition_router: Optional[PartitionRouter] = None
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_params(**kwargs) if self.partition_router else {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_headers(**kwargs) if self.partition_router else {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
+        return self.partition_router.get_request_body_data(**kwargs) if self.partition_router else {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.partition_router.get_request_body_json(**kwargs) if self.partition_router else {}
+
+
 @dataclass
-class ListingPartitions(GroupingPartitionRouter):
+class ListingPartitions(_Wrapping, GroupingPartitionRouter):
     """The partitions of an incremental stream (those of `partition_router`, or one), and what the
     destination holds of it: the ids of its last complete listing, in the state.
 
@@ -1217,19 +1236,6 @@ class ListingPartitions(GroupingPartitionRouter):
             self._saved = listing
             return listing
 
-    # -- request options: those of the partitions it wraps -----------------------------------------
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return self.partition_router.get_request_params(**kwargs) if self.partition_router else {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return self.partition_router.get_request_headers(**kwargs) if self.partition_router else {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return self.partition_router.get_request_body_data(**kwargs) if self.partition_router else {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return self.partition_router.get_request_body_json(**kwargs) if self.partition_router else {}
 
 
 @dataclass
@@ -1495,7 +1501,7 @@ def _shared(config: Mapping[str, Any], name: str) -> Optional[frozenset]:
 
 
 @dataclass
-class EndpointPartitions(PartitionRouter):
+class EndpointPartitions(_Wrapping, PartitionRouter):
     """The partitions of a stream whose endpoint depends on the Metabase version (`metabase()`,
     one request per sync): each of `partition_router`'s (or one) with `endpoint`, the first of
     `endpoints` this version serves; when it serves none, no partition: the stream is skipped
@@ -1526,18 +1532,6 @@ class EndpointPartitions(PartitionRouter):
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         return self.partition_router.get_stream_state() if self.partition_router else None
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return self.partition_router.get_request_params(**kwargs) if self.partition_router else {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return self.partition_router.get_request_headers(**kwargs) if self.partition_router else {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return self.partition_router.get_request_body_data(**kwargs) if self.partition_router else {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return self.partition_router.get_request_body_json(**kwargs) if self.partition_router else {}
 
 
 @dataclass

@@ -6,14 +6,10 @@ import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
 from integration_tests.metabase_emulator.profiles import PROFILES
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import Client, as_user
 
 NEW = ["/api/document", "/api/document/1", "/api/transform", "/api/transform/1", "/api/measure", "/api/measure/1"]
 MISSING = "API endpoint does not exist."
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module")

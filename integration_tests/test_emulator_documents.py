@@ -5,15 +5,11 @@ import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
 from integration_tests.metabase_emulator import documents
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import as_user
 
 KEYS = {"id", "name", "content_type", "document", "collection_id", "collection_position", "creator_id", "creator",
         "archived", "archived_directly", "entity_id", "created_at", "updated_at", "view_count", "last_viewed_at",
         "public_uuid", "made_public_by_id", "is_placeholder", "exploration_id", "can_write", "is_remote_synced"}
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from integration_tests.metabase_emulator.profiles import PROFILES
 from integration_tests.metabase_emulator.rows import ADMINISTRATORS, ALL_USERS, ANALYSTS, FINANCE, GROUP_NAMES, \
     MARKETING
 from integration_tests.metabase_emulator.visibility import can_write, viewer_of
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import Client, as_user
 
 SMALL = Scale(cards=60)
 FORBIDDEN = "You don't have permissions to do that."
@@ -26,10 +26,6 @@ LOG_KEYS_046 = ["id", "hash", "started_at", "running_time", "result_rows", "nati
 LOG_KEYS = {46: LOG_KEYS_046, 48: LOG_KEYS_046 + ["action_id", "is_sandboxed", "cache_hash"],
             51: LOG_KEYS_046 + ["action_id", "is_sandboxed", "cache_hash", "embedding_client", "embedding_version",
                                 "parameterized"]}
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module", params=["v0.40", "v0.48", "v0.50", "v0.52", "v0.57", "v0.64"])

@@ -7,13 +7,9 @@ import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
 from integration_tests.metabase_emulator import measures, queries
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import as_user
 
 DISALLOWED = {"source-card", "joins", "expressions", "breakout", "filters", "fields", "order-by", "page", "limit"}
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module")

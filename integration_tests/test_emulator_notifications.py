@@ -5,17 +5,13 @@ import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
 from integration_tests.metabase_emulator import notifications
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import as_user
 
 CARD = {"payload_type": "notification/card", "include_inactive": "true"}
 SHIM_KEYS = {"id", "creator_id", "creator", "created_at", "updated_at", "name", "alert_condition", "alert_above_goal",
              "alert_first_only", "archived", "collection_position", "collection_id", "skip_if_empty", "parameters",
              "dashboard_id", "card", "channels"}
 USER_KEYS = {"email", "last_name", "first_name", "id", "common_name"}
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module", params=["v0.57", "v0.64"])

@@ -4,13 +4,9 @@ memberships, segments, timelines, pulses, database metadata, archived dashboards
 import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import Client, as_user
 
 SMALL = Scale(cards=60)
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module", params=["v0.40", "v0.50", "v0.57"])

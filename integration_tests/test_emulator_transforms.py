@@ -9,14 +9,10 @@ import pytest
 
 from integration_tests.metabase_emulator import Emulator, Scale
 from integration_tests.metabase_emulator import queries, transforms
-from integration_tests.test_emulator import Client
+from integration_tests.test_emulator import as_user
 
 SPEC = Path(transforms.__file__).parent / "openapi" / "paths" / "api_transform_{id}.json"
 FORBIDDEN = "You don't have permissions to do that."
-
-
-def as_user(emu, who="admin"):
-    return Client(emu, **{"X-Metabase-Session": emu.mint_session(emu.credentials[who + "_email"])})
 
 
 @pytest.fixture(scope="module")
