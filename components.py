@@ -172,13 +172,18 @@ class Instance:
         return None
 
 
+# Licensed features the version line names besides those an endpoint needs: what a user of the
+# transforms stream wants to know (Metabase Cloud licences dozens of others).
+NAMED_FEATURES = {"transforms", "transforms-python"}
+
+
 def _describe(instance: Instance, api_url: str) -> list:
     """The notices of a sync's first lines: what Metabase this is, and which streams it or this
     credential cannot serve (each stream once, with its first reason)."""
     if instance.minor is None:
         return [("warning", VERSION_UNKNOWN.format(url=api_url))]
     licensed = [name for name, on in (instance.features or {}).items() if on]
-    used = sorted({name for about in ENDPOINTS.values() for name in about.features} & set(licensed))
+    used = sorted(({name for about in ENDPOINTS.values() for name in about.features} | NAMED_FEATURES) & set(licensed))
     edition = ("Enterprise" + (f" with {', '.join(used)}" if used else ", licensed" if licensed else ", without a licence")
                if instance.enterprise else "open source")  # only the features a stream needs: Cloud has dozens
     who = {True: "an admin", False: "not an admin", None: "not known to be an admin"}[instance.admin]

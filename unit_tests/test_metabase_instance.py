@@ -69,6 +69,9 @@ def test_the_notices_name_the_version_edition_and_what_cannot_be_read(components
 
     without_audit = components.Instance.from_properties(properties("v1.60.0", {"audit_app": False, "sso_jwt": True}))
     assert "(Enterprise, licensed)" in components._describe(without_audit, "https://mb.example.com/api/")[0][1]
+    cloud = components.Instance.from_properties(properties("v1.64.2", {"audit_app": True, "transforms": True,
+                                                                       "sso_jwt": True, "whitelabel": True}))
+    assert "(Enterprise with audit_app, transforms)" in components._describe(cloud, "https://mb.example.com/api/")[0][1]
 
     unlicensed = components.Instance.from_properties(properties("v1.60.0", {"audit_app": False}, admin=True))
     (_, first), (_, second) = components._describe(unlicensed, "https://mb.example.com/api/")
