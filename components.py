@@ -737,6 +737,12 @@ class _ChunkReader:
         if self._pending:
             chunk, self._pending = self._pending, b""
             return chunk
+        # Hand the interpreter lock to the thread that prints records before parsing the next
+        # chunk: otherwise the parsing threads run ahead and thousands of records wait in memory.
+        # Once per chunk, so at most a chunk's worth of records (32 KiB of JSON) waits, whatever
+        # their size: after every item, a log of small rows spent most of its time handing the
+        # lock over (docs/performance.md).
+        time.sleep(0)
         return next(self._chunks, b"")
 
 
@@ -782,10 +788,6 @@ class JsonArrayStreamDecoder(Decoder):
                 if self.shape in ("array", "items") and not _has_id(item):
                     raise _wrong_shape(response, "an item that is no object with an id", self.shape)
                 yield item
-                # Hand the interpreter lock to the thread that prints records: otherwise the
-                # parsing threads run ahead and thousands of records wait in memory. After every
-                # item: as cheap as every 8th, and the lowest peaks (docs/performance.md).
-                time.sleep(0)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                 ijson.IncompleteJSONError) as error:
             if isinstance(error, ijson.IncompleteJSONError) and "premature EOF" not in str(error):
