@@ -164,3 +164,18 @@ def test_object_answer_with_an_integer_beyond_64_bits_is_decoded(components_modu
 def test_an_items_envelope_or_a_bare_array_gives_the_items(components_module, text):
     decoder = components_module.JsonArrayStreamDecoder(parameters={}, shape="items")
     assert list(decoder.decode(response(Body([text])))) == [{"id": 3, "name": "Q3 review"}, {"id": 5, "name": "Runbook"}]
+
+
+@pytest.mark.parametrize("hand_over, expected", [("item", lambda items, chunks: items), ("chunk", lambda items, chunks: chunks)])
+def test_the_lock_is_handed_over_after_each_item_or_once_per_chunk(components_module, monkeypatch, hand_over, expected):
+    """The printing thread gets the interpreter lock after every record by default; the query
+    log's decoder ("chunk") hands it over once per chunk read, never more often than records."""
+    slept = []
+    monkeypatch.setattr(components_module.time, "sleep", slept.append)
+    items = [{"id": n} for n in range(200)]
+    text = json.dumps(items).encode()  # about 2 KB: 16 chunks of 128 bytes
+    decoder = components_module.JsonArrayStreamDecoder(parameters={}, chunk_size=128, hand_over=hand_over)
+    body = Body([text[i : i + 128] for i in range(0, len(text), 128)])
+    assert list(decoder.decode(response(body))) == items
+    assert len(slept) == expected(len(items), body.served - 1)
+    assert set(slept) == {0}
