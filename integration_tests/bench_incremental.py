@@ -149,9 +149,10 @@ def pair(cards: int, latency_ms: float, fraction: float = 0.01, num_workers: int
         dashboard_ids = emulator.expected_ids("dashboards")
         edited_cards = emulator.edit("cards", every(card_ids, fraction))
         edited_dashboards = emulator.edit("dashboards", every(dashboard_ids, fraction))
-        # as many deleted for good (other ones: `every` of the ids after the first)
-        deleted_cards = emulator.delete("cards", every(card_ids[1:], fraction))
-        deleted_dashboards = emulator.delete("dashboards", every(dashboard_ids[1:], fraction))
+        # as many others deleted for good
+        deleted_cards = emulator.delete("cards", every(others(card_ids, edited_cards), fraction, len(card_ids)))
+        deleted_dashboards = emulator.delete(
+            "dashboards", every(others(dashboard_ids, edited_dashboards), fraction, len(dashboard_ids)))
         incremental = measure(emulator, config, incremental=True, state=full.pop("states"))
         incremental.pop("states")
     finally:
@@ -164,10 +165,15 @@ def pair(cards: int, latency_ms: float, fraction: float = 0.01, num_workers: int
             "ratio_records": incremental["records_total"] / full["records_total"]}
 
 
-def every(ids: list, fraction: float) -> list:
-    """That fraction of the ids (at least one), spread evenly over them."""
-    count = max(1, round(len(ids) * fraction))
+def every(ids: list, fraction: float, of: int = 0) -> list:
+    """That fraction of the ids (or of `of` ids; at least one), spread evenly over them."""
+    count = max(1, round((of or len(ids)) * fraction))
     return [ids[i * len(ids) // count] for i in range(count)]
+
+
+def others(ids: list, taken: list) -> list:
+    taken = set(taken)
+    return [ident for ident in ids if ident not in taken]
 
 
 def print_sides(row: dict, names: tuple, width: int) -> None:
