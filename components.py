@@ -367,6 +367,7 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
         self._shared = _shared_session(self._api_url, self._username, self._session_token)
         self._warned_forbidden: set[str] = set()
         self._warned_missing: set[str] = set()
+        self._described = False  # metabase() was asked (once a sync: the rest of the sync knows)
 
     # --- what the CDK calls -------------------------------------------------------------
 
@@ -383,9 +384,11 @@ class SessionTokenAuthenticator(DeclarativeAuthenticator):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._first_contact()
-        request.headers.update(self.get_auth_header())
-        if not request.url.endswith("/session/properties"):
-            metabase(self.config, self.get_auth_header(), self._api_url)  # the first lines say what Metabase this is
+        headers = self.get_auth_header()
+        request.headers.update(headers)
+        if not self._described and not request.url.endswith("/session/properties"):
+            metabase(self.config, headers, self._api_url)  # the first lines say what Metabase this is
+            self._described = True
         if self._after_response not in request.hooks["response"]:  # the CDK re-applies auth on retries
             request.register_hook("response", self._after_response)
         return request
@@ -782,12 +785,11 @@ class JsonArrayStreamDecoder(Decoder):
             if first.lstrip()[:1] == b"[":
                 if self.shape not in ("array", "items"):
                     raise _wrong_shape(response, "an array", self.shape)
-                items = ijson.items(reader, "item", use_float=True)
-                whole, handed_over_at = False, 0
+                items, whole = ijson.items(reader, "item", use_float=True), False
             else:
                 body = _whole(response, _loads(b"".join(iter(reader.read, b""))), self.shape)
-                items = body["items"] if self.shape == "items" else [body]
-                whole, handed_over_at = True, 0
+                items, whole = body["items"] if self.shape == "items" else [body], True
+            handed_over_at = 0
             for item in items:
                 if self.shape in ("array", "items") and not _has_id(item):
                     raise _wrong_shape(response, "an item that is no object with an id", self.shape)
