@@ -183,13 +183,15 @@ def raw_baseline(base_url: str, api_key: str, ca_bundle: str, streams: str = ","
     print(json.dumps({"records": records}))
 
 
-def measure_raw(emulator: EmulatorProcess, streams=RAW_STREAMS) -> dict:
+def measure_raw_child(emulator: EmulatorProcess, module: str, what: str) -> dict:
+    """A raw baseline (`python -m module --raw <emulator> what`) in a child of its own: wall, CPU,
+    peak RSS, requests by kind, body MB, and the JSON it printed (`out`)."""
     emulator.clear()
     cpu = children_cpu_s()
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "integration_tests.bench", "--raw", emulator.base_url, emulator.api_key,
-         emulator.ca_bundle, ",".join(streams)], cwd=ROOT, stdout=subprocess.PIPE,
+        [sys.executable, "-m", module, "--raw", emulator.base_url, emulator.api_key, emulator.ca_bundle, what],
+        cwd=ROOT, stdout=subprocess.PIPE,
     )
     out = process.stdout.read()
     _, status, usage = wait_with_usage(process, 3600)
@@ -197,7 +199,13 @@ def measure_raw(emulator: EmulatorProcess, streams=RAW_STREAMS) -> dict:
     assert os.waitstatus_to_exitcode(status) == 0, "the raw baseline failed"
     kinds, body = emulator.requests_by_kind()
     return {"wall_s": wall, "cpu_s": children_cpu_s() - cpu, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "requests": kinds, "body_mb": body / 1e6, "records": json.loads(out)["records"]}
+            "requests": kinds, "body_mb": body / 1e6, "out": json.loads(out)}
+
+
+def measure_raw(emulator: EmulatorProcess, streams=RAW_STREAMS) -> dict:
+    result = measure_raw_child(emulator, "integration_tests.bench", ",".join(streams))
+    result["records"] = result.pop("out")["records"]
+    return result
 
 
 def measure_connector(emulator: EmulatorProcess, workers: int, streams=None, connector: Connector = OURS) -> dict:

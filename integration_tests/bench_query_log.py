@@ -14,15 +14,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 
 import requests
 
-from integration_tests.bench import EmulatorProcess, children_cpu_s, measure_connector
-from integration_tests.connector import ROOT, wait_with_usage
+from integration_tests.bench import EmulatorProcess, measure_connector, measure_raw_child
 
 LOG = "ee/logs/query_execution/"
 
@@ -57,18 +54,9 @@ def raw_log(base_url: str, api_key: str, ca_bundle: str, months: str) -> None:
 
 
 def measure_raw_log(emulator: EmulatorProcess, months: list) -> dict:
-    emulator.clear()
-    cpu = children_cpu_s()
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "integration_tests.bench_query_log", "--raw", emulator.base_url,
-                                emulator.api_key, emulator.ca_bundle, ",".join(months)], cwd=ROOT, stdout=subprocess.PIPE)
-    out = process.stdout.read()
-    _, status, usage = wait_with_usage(process, 3600)
-    wall = time.monotonic() - started
-    assert os.waitstatus_to_exitcode(status) == 0, "the raw baseline failed"
-    _, body = emulator.requests_by_kind()
-    return {"wall_s": wall, "cpu_s": children_cpu_s() - cpu, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "body_mb": body / 1e6, "rows": json.loads(out)["rows"]}
+    result = measure_raw_child(emulator, "integration_tests.bench_query_log", ",".join(months))
+    result["rows"] = result.pop("out")["rows"]
+    return result
 
 
 def query_log_rows(rows: int, runs: int) -> dict:
